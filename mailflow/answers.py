@@ -1,0 +1,315 @@
+"""`record_answer`: the ONE function every channel (link, AMP, reply, form) calls.
+
+It writes the Response, one AnalyticsRow per field on the survey's "Survey" task, the comment
+on the rated ticket, marks the request answered, and calls the escalation hook, all in the
+caller's session (so the caller's commit makes it durable at once). Repeats are handled by
+unique constraints: a second answer replaces the first only inside the survey's edit window
+and when the survey allows changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, delete, select
+
+from mailflow.settings import Settings
+from mailflow.surveys import SurveyConfig
+from storage.clock import as_utc, utcnow
+from storage.models import (
+    SOURCES,
+    AnalyticsRow,
+    Comment,
+    Contact,
+    Employee,
+    Response,
+    SurveyRequest,
+    Task,
+)
+
+
+class AnswerRefused(Exception):
+    """An answer that cannot be recorded; `reason` is stable for pages and logs."""
+
+    reason = "refused"
+
+
+class RequestExpired(AnswerRefused):
+    """The survey's expiration period is over."""
+
+    reason = "expired"
+
+
+class AlreadyAnswered(AnswerRefused):
+    """The request has a final answer (change forbidden, locked, or edit window over)."""
+
+    reason = "already_answered"
+
+    def __init__(self, response: Response):
+        super().__init__("this survey was already answered")
+        self.response = response
+
+
+class InvalidAnswer(AnswerRefused):
+    """The answer is not on the survey's scale or names unknown questions/options."""
+
+    reason = "invalid_answer"
+
+
+class RequestNotAnswerable(AnswerRefused):
+    """The request never went out (suppressed, failed, bounced) or is otherwise closed."""
+
+    reason = "not_answerable"
+
+
+@dataclass
+class Answer:
+    """What a client answered, in the survey's locale-independent keys."""
+
+    score: int | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    comment: str | None = None
+
+
+@dataclass
+class Recorded:
+    """What record_answer did."""
+
+    response: Response
+    created: bool
+    replaced: bool
+    negative: bool
+
+
+def normalise(survey: SurveyConfig, answer: Answer) -> Answer:
+    """Check an answer against the survey and fill score/answers consistently."""
+    kind = survey.kind
+    answers = {k: str(v) for k, v in answer.answers.items() if v not in (None, "")}
+    comment = (answer.comment or "").strip() or None
+    if survey.type == "form":
+        questions = {q.key: q for q in survey.questions}
+        for key, option in answers.items():
+            if key not in questions:
+                raise InvalidAnswer(f"unknown question '{key}'")
+            if option not in questions[key].options:
+                raise InvalidAnswer(f"unknown option '{option}' for question '{key}'")
+        if not answers:
+            raise InvalidAnswer("no question was answered")
+        return Answer(None, answers, comment)
+    key = answers.get(survey.type) or answers.get("score") or answers.get("a")
+    if key is None and answer.score is not None:
+        key = "good" if survey.type == "thumbs" and answer.score > 0 else str(answer.score)
+        if survey.type == "thumbs" and answer.score <= 0:
+            key = "bad"
+    if key is None or key not in kind.scale:
+        raise InvalidAnswer(f"answer must be one of {', '.join(kind.scale)}")
+    score = kind.score_of(key)
+    stored = {survey.type: key} if survey.type == "thumbs" else {"score": key}
+    return Answer(score, stored, comment)
+
+
+def survey_task_id(session: Session, survey: SurveyConfig) -> int:
+    """The id of the survey's "Survey" task, created on first use (unique by kind + key).
+
+    An id found already committed is remembered on the pooled DB connection, so the hot path
+    asks the database once per connection, not once per answer.
+    """
+    cache: dict[str, int] = session.connection().info.setdefault("mailflow_survey_tasks", {})
+    if survey.key in cache:
+        return cache[survey.key]
+    query = select(Task.id).where(Task.kind == "survey", Task.external_ref == survey.key)
+    found = session.exec(query).first()
+    if found is not None:
+        cache[survey.key] = found
+        return found
+    try:
+        with session.begin_nested():
+            task = Task(kind="survey", external_ref=survey.key, title=f"Survey: {survey.key}")
+            session.add(task)
+    except IntegrityError:
+        return session.exec(query).one()
+    assert task.id is not None
+    return task.id
+
+
+def _analytics_fields(
+    request: SurveyRequest, response: Response, session: Session
+) -> dict[str, str | None]:
+    """Every field of the analytics row; contact, employee and ticket in one query."""
+    people = (
+        select(Contact.email, Employee.name, Task.external_ref, Task.id)
+        .select_from(SurveyRequest)
+        .join(Contact, Contact.id == SurveyRequest.contact_id)
+        .outerjoin(Employee, Employee.id == SurveyRequest.employee_id)
+        .outerjoin(Task, Task.id == SurveyRequest.ticket_id)
+        .where(SurveyRequest.id == request.id)
+    )
+    email, employee, ticket_ref, ticket_id = session.exec(people).one()
+    fields: dict[str, str | None] = {
+        "score": None if response.score is None else str(response.score),
+        "comment": response.comment,
+        "source": response.source,
+        "negative": "yes" if response.negative else "no",
+        "contact": email,
+        "employee": employee,
+        "ticket": (ticket_ref or str(ticket_id)) if ticket_id else None,
+    }
+    for key, value in response.answers.items():
+        if key not in ("score",):
+            fields[f"answer.{key}"] = value
+    return fields
+
+
+def _comment_body(survey: SurveyConfig, response: Response) -> str:
+    locale = "en"
+    lines = [f"Survey “{survey.key}” answered via {response.source}."]
+    if survey.type == "form":
+        for question in survey.questions:
+            option = response.answers.get(question.key)
+            if option:
+                label = question.options[option].get(locale, option)
+                lines.append(f"{question.text.get(locale, question.key)} {label}")
+    elif response.score is not None:
+        shown = response.answers.get(survey.type, response.score)
+        scale = survey.kind.scale
+        lines.append(f"Rating: {shown} ({survey.type.upper()} {scale[0]}–{scale[-1]})")
+    if response.comment:
+        lines.append(f"Comment: {response.comment}")
+    if response.negative:
+        lines.append("Negative answer: escalated.")
+    return "\n".join(lines)
+
+
+def _file(
+    session: Session,
+    survey: SurveyConfig,
+    request: SurveyRequest,
+    response: Response,
+    *,
+    replaced: bool,
+) -> None:
+    """Analytics rows on the Survey task and the comment on the ticket.
+
+    A first answer inserts in bulk (Core, one statement per table); a replaced answer
+    rewrites its rows and updates its comment.
+    """
+    task_id = survey_task_id(session, survey)
+    if replaced:
+        session.exec(delete(AnalyticsRow).where(AnalyticsRow.response_id == response.id))
+    now = utcnow()
+    rows = [
+        {
+            "survey_task_id": task_id,
+            "response_id": response.id,
+            "field": name,
+            "value": value,
+            "created_at": now,
+        }
+        for name, value in _analytics_fields(request, response, session).items()
+    ]
+    session.execute(insert(AnalyticsRow), rows)
+    if request.ticket_id is None:
+        return
+    body = _comment_body(survey, response)
+    if replaced:
+        session.execute(
+            update(Comment)
+            .where(Comment.task_id == request.ticket_id, Comment.response_id == response.id)
+            .values(body=body, source=response.source)
+        )
+        return
+    session.execute(
+        insert(Comment).values(
+            task_id=request.ticket_id,
+            response_id=response.id,
+            author=survey.comment_author,
+            body=body,
+            source=response.source,
+            created_at=now,
+        )
+    )
+
+
+def _insert_response(session: Session, **values: object) -> Response | None:
+    """Insert the first Response of a request in one statement; None when one exists.
+
+    INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING: the unique constraint decides
+    between racing channels, with no savepoint and no prior SELECT.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = (
+        dialect_insert(Response)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["request_id"])
+        .returning(Response)
+    )
+    return session.scalars(statement).first()
+
+
+def record_answer(
+    session: Session,
+    settings: Settings,
+    request: SurveyRequest,
+    answer: Answer,
+    source: str,
+    *,
+    inbound_message_id: int | None = None,
+    weak_match: bool = False,
+    now: datetime | None = None,
+) -> Recorded:
+    """Record `answer` to `request` from `source`; raises AnswerRefused subclasses."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    now = now or utcnow()
+    survey = settings.survey(request.survey_key)
+    clean = normalise(survey, answer)
+    if clean.comment and len(clean.comment) > settings.web.comment_max_length:
+        clean.comment = clean.comment[: settings.web.comment_max_length]
+    if request.state in ("scheduled", "sending", "suppressed", "failed"):
+        raise RequestNotAnswerable(f"request is {request.state}")
+    if request.state == "expired" or (request.expires_at and as_utc(request.expires_at) < now):
+        raise RequestExpired("the survey has expired")
+    negative = survey.is_negative(clean.score, clean.answers, clean.comment)
+    response = _insert_response(
+        session,
+        request_id=request.id,
+        survey_key=survey.key,
+        score=clean.score,
+        answers=clean.answers,
+        comment=clean.comment,
+        source=source,
+        negative=negative,
+        weak_match=weak_match,
+        locked=survey.forbid_change,
+        inbound_message_id=inbound_message_id,
+        created_at=now,
+        updated_at=now,
+    )
+    existing = None
+    if response is None:
+        existing = session.exec(select(Response).where(Response.request_id == request.id)).one()
+    if existing is not None:
+        window = timedelta(hours=survey.edit_window_hours)
+        if existing.locked or survey.forbid_change or now - as_utc(existing.created_at) > window:
+            raise AlreadyAnswered(existing)
+        existing.score, existing.answers = clean.score, clean.answers
+        existing.comment, existing.source, existing.negative = clean.comment, source, negative
+        existing.updated_at = now
+        existing.inbound_message_id = inbound_message_id or existing.inbound_message_id
+        response = existing
+    session.add(response)
+    request.state, request.answered_at = "answered", request.answered_at or now
+    session.add(request)
+    session.flush()
+    _file(session, survey, request, response, replaced=existing is not None)
+    session.flush()
+    from mailflow.escalation.hook import on_answer
+
+    on_answer(session, settings, survey, request, response)
+    return Recorded(response, existing is None, existing is not None, negative)

@@ -1,0 +1,167 @@
+"""Contacts and employees: created on first sight, found again by address or external id.
+
+One contact per address (lowercased), so one thread per contact. Creation relies on the unique
+constraints: an insert that loses a race is rolled back to its savepoint and the winner's row
+is read instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select
+
+from storage.models import Contact, Employee, SurveyRequest, Task
+
+
+class ContactNotFound(Exception):
+    """No contact with this id or address."""
+
+
+class MergeRefused(Exception):
+    """The two references name the same contact."""
+
+
+@dataclass(frozen=True)
+class ContactData:
+    """What an event tells us about a client."""
+
+    email: str
+    name: str | None = None
+    locale: str | None = None
+    vip: bool | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EmployeeData:
+    """What an event tells us about the agent working the ticket."""
+
+    name: str
+    email: str | None = None
+    external_id: str | None = None
+
+
+def normalise_email(address: str) -> str:
+    """The stored form of an address: stripped and lowercased."""
+    return address.strip().lower()
+
+
+def _find_contact(session: Session, email: str, external_id: str | None) -> Contact | None:
+    if external_id:
+        found = session.exec(select(Contact).where(Contact.external_id == external_id)).first()
+        if found is not None:
+            return found
+    return session.exec(select(Contact).where(Contact.email == email)).first()
+
+
+def upsert_contact(session: Session, data: ContactData) -> Contact:
+    """The contact for this address or external id, created or refreshed with what we know."""
+    email = normalise_email(data.email)
+    contact = _find_contact(session, email, data.external_id)
+    if contact is None:
+        contact = Contact(
+            email=email,
+            name=data.name,
+            locale=data.locale,
+            vip=bool(data.vip),
+            external_id=data.external_id,
+        )
+        try:
+            with session.begin_nested():
+                session.add(contact)
+        except IntegrityError:  # a concurrent event created it first
+            contact = _find_contact(session, email, data.external_id)
+            if contact is None:
+                raise
+        else:
+            return contact
+    if data.name:
+        contact.name = data.name
+    if data.locale:
+        contact.locale = data.locale
+    if data.vip is not None:
+        contact.vip = data.vip
+    if data.external_id and contact.external_id is None:
+        contact.external_id = data.external_id
+    session.add(contact)
+    return contact
+
+
+def _find_employee(session: Session, data: EmployeeData) -> Employee | None:
+    if data.external_id:
+        found = session.exec(
+            select(Employee).where(Employee.external_id == data.external_id)
+        ).first()
+        if found is not None:
+            return found
+    if data.email:
+        email = normalise_email(data.email)
+        return session.exec(select(Employee).where(Employee.email == email)).first()
+    return None
+
+
+def upsert_employee(session: Session, data: EmployeeData) -> Employee:
+    """The employee for this address or external id, created on first sight."""
+    employee = _find_employee(session, data)
+    if employee is None:
+        employee = Employee(
+            name=data.name,
+            email=normalise_email(data.email) if data.email else None,
+            external_id=data.external_id,
+        )
+        try:
+            with session.begin_nested():
+                session.add(employee)
+        except IntegrityError:
+            employee = _find_employee(session, data)
+            if employee is None:
+                raise
+        else:
+            return employee
+    if data.name:
+        employee.name = data.name
+    if data.external_id and employee.external_id is None:
+        employee.external_id = data.external_id
+    session.add(employee)
+    return employee
+
+
+def find_contact(session: Session, ref: str) -> Contact:
+    """A contact by id (digits), address or external id; ContactNotFound otherwise."""
+    ref = ref.strip()
+    contact: Contact | None = None
+    if ref.isdigit():
+        contact = session.get(Contact, int(ref))
+    if contact is None:
+        contact = _find_contact(session, normalise_email(ref), ref)
+    if contact is None:
+        raise ContactNotFound(f"no contact '{ref}'")
+    return contact
+
+
+def merge_contacts(session: Session, keep_ref: str, drop_ref: str) -> tuple[Contact, int, int]:
+    """Move B's requests and tickets to A and delete B; returns (A, requests, tickets moved)."""
+    keep, drop = find_contact(session, keep_ref), find_contact(session, drop_ref)
+    if keep.id == drop.id:
+        raise MergeRefused("both references name the same contact")
+    moved_requests = session.exec(
+        update(SurveyRequest)
+        .where(col(SurveyRequest.contact_id) == drop.id)
+        .values(contact_id=keep.id)
+    ).rowcount
+    moved_tasks = session.exec(
+        update(Task).where(col(Task.contact_id) == drop.id).values(contact_id=keep.id)
+    ).rowcount
+    keep.vip = keep.vip or drop.vip
+    keep.name = keep.name or drop.name
+    keep.locale = keep.locale or drop.locale
+    keep.unsubscribed_at = keep.unsubscribed_at or drop.unsubscribed_at
+    external_id = keep.external_id or drop.external_id
+    session.exec(delete(Contact).where(col(Contact.id) == drop.id))
+    session.flush()
+    keep.external_id = external_id
+    session.add(keep)
+    return keep, moved_requests or 0, moved_tasks or 0

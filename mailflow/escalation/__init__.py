@@ -1,0 +1,1 @@
+"""Escalation: which answers are negative (rules) and what happens then (actions)."""

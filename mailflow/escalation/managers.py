@@ -1,0 +1,63 @@
+"""Who a negative answer goes to, as a chain of small named lookups.
+
+Order: the rated employee's own manager (Employee.manager_id), the manager of the employee's
+team (`[escalation] team_managers`), the survey's `escalate_to`, then `default_manager`. A
+manager named by address becomes an Employee on first use (unique email), taking name, locale
+and notification permission from `[[escalation.managers]]` when listed there.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mailflow.settings import Settings
+from mailflow.surveys import SurveyConfig
+from storage.models import Employee
+
+
+def employee_by_address(session: Session, settings: Settings, address: str) -> Employee:
+    """The Employee with this address, created from the configuration on first use."""
+    email = address.strip().lower()
+    query = select(Employee).where(Employee.email == email)
+    found = session.exec(query).first()
+    if found is not None:
+        return found
+    known = next((m for m in settings.escalation.managers if m.email.lower() == email), None)
+    manager = Employee(
+        name=(known.name if known and known.name else email.split("@")[0]),
+        email=email,
+        locale=known.locale if known else None,
+        notify_email=known.notify_email if known else True,
+    )
+    try:
+        with session.begin_nested():
+            session.add(manager)
+    except IntegrityError:  # created meanwhile by another answer: use that one
+        manager = session.exec(query).one()
+    return manager
+
+
+def _own_manager(session: Session, employee: Employee | None) -> Employee | None:
+    if employee is None or employee.manager_id is None or employee.manager_id == employee.id:
+        return None
+    return session.get(Employee, employee.manager_id)
+
+
+def _address(settings: Settings, survey: SurveyConfig, employee: Employee | None) -> str | None:
+    team = employee.team if employee else None
+    if team and team in settings.escalation.team_managers:
+        return settings.escalation.team_managers[team]
+    return survey.escalate_to or settings.default_manager
+
+
+def manager_for(
+    session: Session, settings: Settings, survey: SurveyConfig, employee: Employee | None
+) -> Employee | None:
+    """The manager responsible for a negative answer about `employee`'s work (None when the
+    answer rates nobody), or None if no manager is configured at all."""
+    manager = _own_manager(session, employee)
+    if manager is not None:
+        return manager
+    address = _address(settings, survey, employee)
+    return employee_by_address(session, settings, address) if address else None

@@ -1,0 +1,304 @@
+"""The inbound worker: received raw mail -> answer, bounce, unsubscribe, or a named refusal.
+
+Each message is processed in its own transaction, claimed by a conditional UPDATE (status still
+`received`), so two workers never handle one message and one bad message never stops the
+batch: any refusal or bug ends as a status and a reason on the row. Order of decisions: machine
+mail first (auto-replies are ignored, DSNs mark the request bounced), then unsubscribe
+addresses, then matching and recording through mailflow.answers.record_answer.
+
+An answer to a request that already has a final answer follows the web rules and is kept as
+`quarantined` with reason `already_answered` (visible to an admin, never silently dropped).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, update
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
+
+from mailflow.answers import Answer, AnswerRefused, record_answer
+from mailflow.inbound import quarantine as q
+from mailflow.inbound.matching import (
+    by_message_ids,
+    find_request,
+    unsubscribe_request_id,
+    verify_any,
+)
+from mailflow.settings import Settings
+from mailflow.tokens import Purpose, Signer, TokenError, signer_for
+from parsers.types import ParsedMessage
+from storage.clock import utcnow
+from storage.models import Contact, InboundMessage, SurveyRequest
+
+log = logging.getLogger(__name__)
+SOURCE_OF_KIND = {"google_form": "google_form", "web_form": "web_form"}
+REASON_MAX = 1000
+
+
+class RetryRefused(Exception):
+    """A message that must not be processed again (it already became an answer)."""
+
+
+@dataclass
+class Outcome:
+    """How one message ended: the row's new status, reason, kind and request."""
+
+    status: str
+    reason: str | None = None
+    kind: str | None = None
+    request_id: int | None = None
+
+
+def _envelope(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _finish(session: Session, inbound_id: int, outcome: Outcome, *, claimed: bool) -> bool:
+    """Write the outcome; unless already claimed, only while the row is still `received`."""
+    query = update(InboundMessage).where(InboundMessage.id == inbound_id)
+    if not claimed:
+        query = query.where(InboundMessage.status == "received")
+    values = {
+        "status": outcome.status,
+        "reason": (outcome.reason or None) and outcome.reason[:REASON_MAX],
+        "kind": outcome.kind,
+        "request_id": outcome.request_id,
+        "processed_at": utcnow(),
+    }
+    return session.exec(query.values(**values)).rowcount == 1  # type: ignore[call-overload]
+
+
+def _claim(session: Session, inbound_id: int) -> bool:
+    """Take the row for this transaction (blocks a concurrent worker until we commit)."""
+    query = (
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
+        .values(processed_at=utcnow())
+    )
+    return session.exec(query).rowcount == 1  # type: ignore[call-overload]
+
+
+def process(
+    settings: Settings, engine: Engine, inbound_id: int, *, signer: Signer | None = None
+) -> Outcome | None:
+    """Process one received message; None when it is not (or no longer) `received`."""
+    from parsers import read_message
+
+    signer = signer or signer_for(settings)
+    with engine.connect() as connection:
+        found = connection.execute(
+            select(InboundMessage.raw, InboundMessage.envelope_to).where(  # type: ignore[call-overload]
+                InboundMessage.id == inbound_id, InboundMessage.status == "received"
+            )
+        ).first()
+    if found is None:
+        return None
+    try:
+        msg = read_message(bytes(found[0]), envelope_to=_envelope(found[1]))
+    except Exception as exc:  # the parser promises not to raise; if it does, keep the mail
+        log.exception("inbound: parser failed on message %s", inbound_id)
+        outcome = Outcome("quarantined", f"{q.UnreadableMime.reason}: parser error: {exc!r}")
+        with Session(engine) as session:
+            done = _finish(session, inbound_id, outcome, claimed=False)
+            session.commit()
+        return outcome if done else None
+    with Session(engine, expire_on_commit=False) as session:
+        if not _claim(session, inbound_id):
+            session.rollback()
+            return None
+        try:
+            outcome = handle(session, settings, signer, inbound_id, msg)
+        except q.Quarantined as refusal:
+            session.rollback()
+            outcome = Outcome(refusal.status, refusal.stored_reason, msg.kind, refusal.request_id)
+        except OperationalError:  # the database, not the message: leave it `received`
+            session.rollback()
+            raise
+        except Exception as exc:  # a bug must not stop the batch: keep the message, log it
+            log.exception("inbound: message %s failed", inbound_id)
+            session.rollback()
+            reason = f"{q.InternalError.reason}: {exc.__class__.__name__}: {exc}"
+            outcome = Outcome("quarantined", reason, msg.kind)
+        claimed = session.in_transaction()
+        if not _finish(session, inbound_id, outcome, claimed=claimed):
+            session.rollback()
+            return None
+        session.commit()
+    log.info("inbound %s: %s %s", inbound_id, outcome.status, outcome.reason or "")
+    return outcome
+
+
+def handle(
+    session: Session, settings: Settings, signer: Signer, inbound_id: int, msg: ParsedMessage
+) -> Outcome:
+    """Decide what one parsed message is and do it; refusals raise q.Quarantined."""
+    if msg.error and msg.kind == "unknown":
+        raise q.UnreadableMime(msg.error)
+    if msg.kind == "auto_reply":
+        return Outcome(
+            "ignored", f"auto_reply: {msg.auto_reply_reason or 'auto-submitted'}", "auto_reply"
+        )
+    if msg.kind == "bounce":
+        return handle_bounce(session, settings, signer, msg)
+    unsubscribe_id = unsubscribe_request_id(signer, msg)
+    if unsubscribe_id is not None:
+        return handle_unsubscribe(session, unsubscribe_id, msg)
+    match = find_request(session, signer, msg)
+    try:
+        return record(
+            session, settings, inbound_id, msg, match.request, weak=match.weak, how=match.how
+        )
+    except q.Quarantined as refusal:
+        refusal.request_id = match.request.id
+        raise
+
+
+def record(
+    session: Session,
+    settings: Settings,
+    inbound_id: int,
+    msg: ParsedMessage,
+    request: SurveyRequest,
+    *,
+    weak: bool,
+    how: str,
+) -> Outcome:
+    """Interpret the message on the request's survey and record it through record_answer."""
+    from parsers import interpret
+
+    try:
+        survey = settings.survey(request.survey_key)
+    except KeyError:
+        raise q.UnknownSurvey(f"survey '{request.survey_key}' is not configured") from None
+    reading = interpret(msg, survey.spec())
+    if reading.error:
+        raise q.from_interpretation(reading.error)
+    answer = Answer(reading.score, dict(reading.answers), reading.comment)
+    source = SOURCE_OF_KIND.get(msg.kind, "reply")
+    try:
+        record_answer(
+            session,
+            settings,
+            request,
+            answer,
+            source,
+            inbound_message_id=inbound_id,
+            weak_match=weak,
+        )
+    except AnswerRefused as refused:
+        raise q.from_refusal(refused) from None
+    return Outcome("parsed", f"matched_by: {how}", msg.kind, request.id)
+
+
+def handle_unsubscribe(session: Session, request_id: int, msg: ParsedMessage) -> Outcome:
+    """Mail to the List-Unsubscribe address: the contact gets no more surveys."""
+    request = session.get(SurveyRequest, request_id)
+    if request is None:
+        raise q.UnknownRequest(f"request {request_id} does not exist")
+    contact = session.get(Contact, request.contact_id)
+    if contact is not None and contact.unsubscribed_at is None:
+        contact.unsubscribed_at = utcnow()
+        session.add(contact)
+    return Outcome("parsed", "unsubscribe", msg.kind, request.id)
+
+
+def bounced_request(session: Session, signer: Signer, msg: ParsedMessage) -> SurveyRequest | None:
+    """The request a DSN reports on: original Message-ID, then any of our tokens inside it."""
+    bounce = msg.bounce
+    ids = [bounce.original_message_id or ""] if bounce else []
+    request = by_message_ids(session, [*ids, msg.in_reply_to or "", *reversed(msg.references)])
+    if request is not None:
+        return request
+    tokens = [msg.recipient_token] if msg.recipient_token else []
+    for token in [*tokens, *msg.body_tokens]:
+        try:
+            request_id = verify_any(signer, token.lower(), (*Purpose,))
+        except TokenError:
+            continue
+        request = session.get(SurveyRequest, request_id)
+        if request is not None:
+            return request
+    return None
+
+
+def handle_bounce(
+    session: Session, settings: Settings, signer: Signer, msg: ParsedMessage
+) -> Outcome:
+    """A DSN: a permanent failure marks the request bounced (webhook request.bounced) and the
+    address bad, so the outbox sends it nothing more."""
+    bounce = msg.bounce
+    if bounce is None:
+        return Outcome("ignored", "bounce_unreadable: no delivery status found", "bounce")
+    detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p) or "no status"
+    request = bounced_request(session, signer, msg)
+    if not bounce.permanent:
+        return Outcome("ignored", f"bounce_transient: {detail}", "bounce", request and request.id)
+    contact = None
+    if request is not None:
+        contact = session.get(Contact, request.contact_id)
+        if request.state in ("sent", "sending", "scheduled"):
+            request.state, request.reason = "bounced", f"bounce: {detail}"[:REASON_MAX]
+            session.add(request)
+            from mailflow.escalation.webhooks import request_bounced
+
+            request_bounced(session, settings, request, detail)
+    elif bounce.recipient:
+        address = bounce.recipient.strip().lower()
+        query = select(Contact).where(func.lower(Contact.email) == address)
+        contact = session.exec(query).first()  # type: ignore[call-overload]
+    if contact is None and request is None:
+        return Outcome("ignored", f"bounce_unmatched: {detail}", "bounce")
+    if contact is not None:
+        contact.bounced_at = contact.bounced_at or utcnow()
+        contact.bounce_reason = detail[:REASON_MAX]
+        session.add(contact)
+    return Outcome("parsed", f"bounce_permanent: {detail}", "bounce", request and request.id)
+
+
+def received_ids(engine: Engine, limit: int) -> list[int]:
+    """The oldest received messages, at most `limit`."""
+    query = (
+        select(InboundMessage.id)  # type: ignore[call-overload]
+        .where(InboundMessage.status == "received")
+        .order_by(InboundMessage.id)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return list(connection.execute(query).scalars())
+
+
+def drain(settings: Settings, engine: Engine, *, limit: int = 100) -> int:
+    """Process up to `limit` received messages; the number this call processed."""
+    signer = signer_for(settings)
+    done = 0
+    for inbound_id in received_ids(engine, limit):
+        if process(settings, engine, inbound_id, signer=signer) is not None:
+            done += 1
+    return done
+
+
+def run_until_empty(settings: Settings, engine: Engine, *, batch: int = 100) -> int:
+    """Drain until nothing is received (tests and `mailflow worker --until-empty`)."""
+    total = 0
+    while True:
+        done = drain(settings, engine, limit=batch)
+        total += done
+        if done == 0:
+            return total
+
+
+def retry(settings: Settings, engine: Engine, inbound_id: int) -> Outcome | None:
+    """Process a stored message again (after a configuration change); not one that answered."""
+    with Session(engine) as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            raise RetryRefused(f"no inbound message {inbound_id}")
+        if row.status == "parsed" and row.kind not in ("bounce",):
+            raise RetryRefused(f"message {inbound_id} already became an answer; not retried")
+        row.status, row.reason, row.request_id, row.processed_at = "received", None, None, None
+        session.add(row)
+        session.commit()
+    return process(settings, engine, inbound_id)

@@ -1,0 +1,225 @@
+"""What a send attempt leaves behind on an outbox row (SurveyRequest or Notification).
+
+Accepted -> sent. Transient trouble -> scheduled again after an exponential backoff, until
+max_attempts, then failed with last_error. Permanent -> failed. A refused recipient -> the
+request is bounced and the contact's address is marked, so nothing is sent to it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, update
+
+from mailflow.outbox.transports import (
+    PermanentSendError,
+    RecipientRefused,
+    TransientSendError,
+    Transport,
+)
+from mailflow.settings import OutboundSettings
+from storage.clock import utcnow
+from storage.models import Contact
+
+log = logging.getLogger(__name__)
+ERROR_MAX = 500
+
+
+@dataclass
+class Job:
+    """One rendered message ready for the transport, and what to record once it is sent."""
+
+    row_id: int
+    attempts: int
+    sender: str
+    recipients: list[str]
+    raw: bytes | None = None
+    contact_id: int | None = None
+    expiration_days: int | None = None
+    build: Callable[[], bytes] | None = None
+
+    def message(self) -> bytes:
+        """The raw message; rendered on first use, so rendering overlaps other sends' I/O."""
+        if self.raw is None:
+            assert self.build is not None
+            self.raw = self.build()
+        return self.raw
+
+
+def backoff(outbound: OutboundSettings, attempts: int) -> timedelta:
+    """retry_base_seconds * 2^(attempts-1): 1, 2, 4, 8 … times the base."""
+    return timedelta(seconds=outbound.retry_base_seconds * 2 ** max(attempts - 1, 0))
+
+
+class Mark:
+    """The sent mark of one job. Awaiting it commits every mark queued so far (one
+    transaction) unless that already happened; a mark nobody awaits costs no commit."""
+
+    def __init__(self, recorder: Recorder, committed: asyncio.Future[None]):
+        self.recorder, self.committed = recorder, committed
+
+    def __await__(self) -> Generator[Any, None, None]:
+        if not self.committed.done():
+            self.recorder.commit()
+        return self.committed.__await__()
+
+
+class Recorder:
+    """Writes outcomes for one outbox table.
+
+    Sent marks are group-committed on demand: `sent` queues a mark and returns it; the first
+    sender that needs its mark committed (just before its next message's DATA) commits every
+    queued mark in one transaction. Marks arrive while other senders' envelopes are on the
+    wire, so one commit serves several messages. Failures are written at once.
+    """
+
+    def __init__(self, engine: Engine, model: Any, outbound: OutboundSettings):
+        self.engine, self.model, self.outbound = engine, model, outbound
+        self.table = model.__table__
+        self._sent: list[dict[str, Any]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._conn: Connection | None = None
+        c = self.table.c
+        marks: dict[str, Any] = {
+            "state": "sent",
+            "sent_at": bindparam("at"),
+            "last_error": None,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        mark = update(self.table).where(c.id == bindparam("row"), c.state == "sending")
+        self._mark = mark.values(**marks)
+        self._mark_expiring = mark.values(**marks, expires_at=bindparam("exp"))
+
+    def sent(self, job: Job) -> Mark:
+        """Queue `job`'s sent mark; awaiting the result commits it."""
+        now = utcnow()
+        row: dict[str, Any] = {"row": job.row_id, "at": now}
+        if job.expiration_days is not None:
+            row["exp"] = now + timedelta(days=job.expiration_days)
+        committed = asyncio.get_running_loop().create_future()
+        self._sent.append(row)
+        self._waiters.append(committed)
+        return Mark(self, committed)
+
+    def commit(self) -> None:
+        """Commit every queued sent mark in one transaction and settle their futures."""
+        pending, self._sent = self._sent, []
+        waiters, self._waiters = self._waiters, []
+        if not pending:
+            return
+        try:
+            self._write(pending)
+        except Exception as exc:  # each sender waiting on one of these marks raises it
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            raise
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _write(self, pending: list[dict[str, Any]]) -> None:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+        conn = self._conn
+        try:
+            expiring = [row for row in pending if "exp" in row]
+            plain = [row for row in pending if "exp" not in row]
+            if expiring:
+                conn.execute(self._mark_expiring, expiring)
+            if plain:
+                conn.execute(self._mark, plain)
+            conn.commit()
+        except BaseException:
+            self._conn = None
+            conn.close()  # rolls back; the next group takes a fresh connection
+            raise
+
+    def close(self) -> None:
+        """Commit what is left and give the marks' connection back."""
+        try:
+            self.commit()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _update(self, row_id: int, **values: Any) -> None:
+        c = self.table.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.table)
+                .where(c.id == row_id, c.state == "sending")
+                .values(lease_owner=None, lease_until=None, **values)
+            )
+
+    def transient(self, job: Job, error: str) -> None:
+        if job.attempts >= self.outbound.max_attempts:
+            self.failed(job, f"gave up after {job.attempts} attempts: {error}")
+            return
+        due = utcnow() + backoff(self.outbound, job.attempts)
+        self._update(job.row_id, state="scheduled", due_at=due, last_error=error[:ERROR_MAX])
+
+    def failed(self, job: Job, error: str) -> None:
+        self._update(job.row_id, state="failed", last_error=error[:ERROR_MAX])
+
+    def bounced(self, job: Job, refused: RecipientRefused) -> None:
+        reason = f"{refused.code} {refused.message}"[:ERROR_MAX]
+        if "reason" not in self.table.c:  # a notification: its recipient is not a contact
+            self.failed(job, f"recipient refused: {reason}")
+            return
+        c = self.table.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.table)
+                .where(c.id == job.row_id, c.state == "sending")
+                .values(
+                    state="bounced",
+                    reason=f"address bounced: {reason}",
+                    last_error=reason,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+            if job.contact_id is not None:
+                conn.execute(
+                    update(Contact.__table__)
+                    .where(Contact.__table__.c.id == job.contact_id)
+                    .values(bounced_at=utcnow(), bounce_reason=reason)
+                )
+
+
+async def attempt(
+    transport: Transport, recorder: Recorder, job: Job, ready: Awaitable[None] | None = None
+) -> Mark | None:
+    """Send one job (the transport awaits `ready` before the message can be accepted) and
+    record its outcome: failures are committed before this returns; a success returns its
+    sent mark, committed when awaited."""
+    try:
+        await transport.send(job.sender, job.recipients, job.message(), ready=ready)
+    except RecipientRefused as exc:
+        log.warning("row %s: recipient refused: %s", job.row_id, exc)
+        recorder.bounced(job, exc)
+    except TransientSendError as exc:
+        log.info("row %s: will retry: %s", job.row_id, exc)
+        recorder.transient(job, str(exc))
+    except PermanentSendError as exc:
+        log.warning("row %s: failed: %s", job.row_id, exc)
+        recorder.failed(job, str(exc))
+    else:
+        return recorder.sent(job)
+    return None
+
+
+async def gather_all(calls: list[Awaitable[None]]) -> None:
+    """Await every call; the first unexpected error is raised after all have finished."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

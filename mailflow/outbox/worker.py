@@ -1,0 +1,277 @@
+"""Sending survey requests: claim a batch, fix Message-IDs, render, send, record.
+
+The order is what makes a crash harmless: the Message-ID is written (and kept in SentMessage)
+before anything is sent, and each outcome is committed as soon as the transport answers. A
+worker killed mid-batch leaves its rows `sending` under a lease; when the lease runs out
+another worker claims them and sends them again with the same Message-ID, so the only possible
+duplicate is a message that was in flight at the kill, and it is recognisable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlmodel import Session
+
+from mailflow.outbox.claim import claim
+from mailflow.outbox.outcomes import Job, Recorder
+from mailflow.outbox.pipeline import pump
+from mailflow.outbox.transports import Transport, transport_for
+from mailflow.render import Recipient, Renderer, new_message_id
+from mailflow.settings import Settings
+from mailflow.tokens import Purpose
+from mailflow.triggers import (
+    Bounced,
+    Candidate,
+    FrequencyCap,
+    Unsubscribed,
+    recently_sent,
+    suppression_reason,
+)
+from storage.clock import utcnow
+from storage.engine import session_scope
+from storage.models import Contact, SentMessage, SurveyRequest, Task
+
+log = logging.getLogger(__name__)
+SEND_TIME_RULES = (Unsubscribed(), Bounced())  # the cap is checked for the whole batch
+
+
+def worker_id() -> str:
+    """Who holds a lease: host, pid and a random part (pids repeat across restarts)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Outbox:
+    """What one worker needs to send: settings, database, transport, renderer."""
+
+    settings: Settings
+    engine: Engine
+    transport: Transport
+    renderer: Renderer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer(self.settings)
+
+    @classmethod
+    def open(cls, settings: Settings, engine: Engine, transport: Transport | None = None) -> Outbox:
+        return cls(settings, engine, transport or transport_for(settings))
+
+    @staticmethod
+    def lease_owner() -> str:
+        """A fresh lease owner for one drain: within it, claimed rows waiting in the queue are
+        never claimed again; rows a failed drain left behind are, once their lease ends."""
+        return worker_id()
+
+    def envelope_sender(self, request_id: int) -> str:
+        """The reply address with the request's token, so bounces come back matched."""
+        token = self.renderer.signer.sign(request_id, Purpose.REPLY)
+        return f"{self.settings.reply_local_part}+{token}@{self.settings.reply_domain}"
+
+
+def _contact(row: Any) -> Contact:
+    """The contact columns of a prepare row, as the suppression rules expect them."""
+    return Contact.model_construct(**{name: row[f"contact__{name}"] for name in CONTACT_COLUMNS})
+
+
+CONTACT_COLUMNS = tuple(Contact.__table__.c.keys())
+
+
+def _claimed_rows(session: Session, ids: list[int]) -> list[Any]:
+    """The claimed requests with their contact and ticket, in due order (one query)."""
+    r, t, ct = SurveyRequest.__table__.c, Task.__table__.c, Contact.__table__.c
+    query = (
+        select(
+            r.id,
+            r.survey_key,
+            r.locale,
+            r.attempts,
+            r.message_id,
+            r.employee_id,
+            r.contact_id,
+            r.ticket_id,
+            t.external_ref.label("ticket_ref"),
+            t.title.label("ticket_title"),
+            t.employee_id.label("ticket_employee_id"),
+            *(ct[name].label(f"contact__{name}") for name in CONTACT_COLUMNS),
+        )
+        .join_from(SurveyRequest.__table__, Contact.__table__, ct.id == r.contact_id)
+        .outerjoin(Task.__table__, t.id == r.ticket_id)
+        .where(r.id.in_(ids))
+        .order_by(r.due_at, r.id)
+    )
+    return list(session.connection().execute(query).mappings())
+
+
+def prepare(outbox: Outbox, ids: list[int]) -> list[Job]:
+    """Check the claimed requests and fix their Message-IDs, committed in one transaction
+    (Core statements, one executemany per kind of change); rendering is left to the job, so
+    it overlaps the network waits of other sends."""
+    settings, jobs = outbox.settings, []
+    now = utcnow()
+    cap = settings.outbound.cap_days
+    stopped: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    fixed: list[dict[str, Any]] = []
+    with session_scope(outbox.engine) as session:
+        rows = _claimed_rows(session, ids)
+        contact_ids = {row["contact_id"] for row in rows}
+        capped = (
+            recently_sent(session, contact_ids, now - timedelta(days=cap), exclude=ids)
+            if cap
+            else set()
+        )
+        for row in rows:
+            request_id = row["id"]
+            try:
+                survey = settings.survey(row["survey_key"])
+            except KeyError:
+                failed.append(
+                    {
+                        "row": request_id,
+                        "why": "survey no longer configured",
+                        "error": f"unknown survey '{row['survey_key']}'",
+                    }
+                )
+                continue
+            contact = _contact(row)
+            candidate = Candidate(survey=survey, contact=contact, at=now, request_id=request_id)
+            reason = suppression_reason(session, settings, candidate, list(SEND_TIME_RULES))
+            if reason is None and row["contact_id"] in capped:
+                reason = FrequencyCap.reason(cap)
+            if reason:
+                stopped.append({"row": request_id, "why": reason})
+                continue
+            if cap:
+                capped.add(row["contact_id"])  # one survey per contact per batch, too
+            message_id = row["message_id"] or new_message_id(settings.msgid_domain)
+            employee_id = row["employee_id"]
+            if row["ticket_employee_id"] is not None:
+                employee_id = row["ticket_employee_id"]  # rated: the employee at send time
+            if message_id != row["message_id"] or employee_id != row["employee_id"]:
+                fixed.append(
+                    {
+                        "row": request_id,
+                        "mid": message_id,
+                        "emp": employee_id,
+                        "new": message_id != row["message_id"],
+                    }
+                )
+            who = Recipient(
+                request_id=request_id,
+                email=contact.email,
+                name=contact.name,
+                ticket_ref=row["ticket_ref"],
+                ticket_title=row["ticket_title"],
+            )
+            jobs.append(
+                Job(
+                    row_id=request_id,
+                    attempts=row["attempts"],
+                    sender=outbox.envelope_sender(request_id),
+                    recipients=[contact.email],
+                    contact_id=contact.id,
+                    expiration_days=survey.expiration_days,
+                    build=partial(
+                        outbox.renderer.render,
+                        survey,
+                        who,
+                        locale=row["locale"],
+                        message_id=message_id,
+                    ),
+                )
+            )
+        _write_prepared(session.connection(), now, stopped=stopped, failed=failed, fixed=fixed)
+    return jobs
+
+
+def _write_prepared(
+    conn: Connection,
+    now: datetime,
+    *,
+    stopped: list[dict[str, Any]],
+    failed: list[dict[str, Any]],
+    fixed: list[dict[str, Any]],
+) -> None:
+    """Suppressed and failed rows leave the outbox; the others keep their Message-ID (also in
+    SentMessage, so replies to any of a request's messages match)."""
+    table, c = SurveyRequest.__table__, SurveyRequest.__table__.c
+    leave = {"lease_owner": None, "lease_until": None, "reason": bindparam("why")}
+    by_id = update(table).where(c.id == bindparam("row"))
+    if stopped:
+        conn.execute(by_id.values(state="suppressed", **leave), stopped)
+    if failed:
+        conn.execute(by_id.values(state="failed", last_error=bindparam("error"), **leave), failed)
+    if fixed:
+        conn.execute(by_id.values(message_id=bindparam("mid"), employee_id=bindparam("emp")), fixed)
+        sent = [
+            {"request_id": row["row"], "message_id": row["mid"], "sent_at": now}
+            for row in fixed
+            if row["new"]
+        ]
+        if sent:
+            conn.execute(insert(SentMessage.__table__), sent)
+
+
+async def drain_requests(outbox: Outbox, *, limit: int, seconds: float | None = None) -> int:
+    """Claim and send due requests, batch after batch, until nothing is due, `limit` rows were
+    claimed or `seconds` have passed; the number of rows claimed (0 = nothing due)."""
+    out = outbox.settings.outbound
+    owner = outbox.lease_owner()
+
+    def next_batch(room: int) -> tuple[int, list[Job]]:
+        ids = claim(
+            outbox.engine,
+            SurveyRequest,
+            owner=owner,
+            limit=min(room, out.batch_size),
+            lease_seconds=out.lease_seconds,
+        )
+        return len(ids), prepare(outbox, ids) if ids else []
+
+    recorder = Recorder(outbox.engine, SurveyRequest, out)
+    return await pump(outbox.transport, recorder, next_batch, limit=limit, seconds=seconds)
+
+
+def expire(settings: Settings, engine: Engine, *, limit: int) -> int:
+    """Sent requests past expires_at become expired; the number changed."""
+    now = utcnow()
+    c = SurveyRequest.__table__.c
+    with engine.begin() as conn:
+        pick = (
+            select(c.id)
+            .where(c.state == "sent", c.expires_at < now)
+            .order_by(c.expires_at)
+            .limit(limit)
+        )
+        ids = list(conn.execute(pick).scalars())
+        if not ids:
+            return 0
+        result = conn.execute(
+            update(SurveyRequest.__table__)
+            .where(c.id.in_(ids), c.state == "sent")
+            .values(state="expired")
+        )
+        return int(result.rowcount or 0)
+
+
+def drain(settings: Settings, engine: Engine, *, limit: int) -> int:
+    """One batch of survey requests with the configured transport (a drainer for the loop)."""
+
+    async def run() -> int:
+        outbox = Outbox.open(settings, engine)
+        try:
+            return await drain_requests(outbox, limit=limit)
+        finally:
+            await outbox.transport.close()
+
+    return asyncio.run(run())

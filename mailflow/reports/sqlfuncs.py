@@ -1,0 +1,80 @@
+"""Date buckets, durations and medians as SQL expressions that agree on SQLite and PostgreSQL.
+
+SQLite stores UTC timestamps as text, PostgreSQL as timestamptz; each expression here returns
+the same value on both (text buckets, whole seconds), so figures are identical across them.
+Format strings are constants rendered inline: PostgreSQL matches a GROUP BY expression to its
+SELECT expression only when no bound parameter differs between them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    cast,
+    extract,
+    func,
+    literal_column,
+)
+from sqlalchemy.sql import Select
+
+Bucket = Literal["week", "month"]
+
+
+def _utc(column: Any, dialect: str) -> Any:
+    """The timestamp as UTC wall time (PostgreSQL's session time zone must not matter)."""
+    if dialect == "postgresql":
+        return func.timezone(literal_column("'UTC'"), column)
+    return column
+
+
+def bucket(column: Any, size: Bucket, dialect: str) -> ColumnElement[str]:
+    """'2026-10' for months; the Monday 'YYYY-MM-DD' of the ISO week for weeks."""
+    if size not in ("week", "month"):
+        raise ValueError(f"unknown bucket {size!r}")
+    if dialect == "postgresql":
+        if size == "month":
+            return func.to_char(_utc(column, dialect), literal_column("'YYYY-MM'"))
+        monday = func.date_trunc(literal_column("'week'"), _utc(column, dialect))
+        return func.to_char(monday, literal_column("'YYYY-MM-DD'"))
+    if size == "month":
+        return func.strftime(literal_column("'%Y-%m'"), column)
+    return func.date(column, literal_column("'weekday 0'"), literal_column("'-6 days'"))
+
+
+def epoch_seconds(column: Any, dialect: str) -> ColumnElement[int]:
+    """Whole seconds since 1970 (fractions dropped the same way on both databases)."""
+    if dialect == "postgresql":
+        return cast(func.floor(extract("epoch", column)), BigInteger)
+    return cast(func.strftime(literal_column("'%s'"), column), Integer)
+
+
+def median_by(inner: Select[Any], value: str, keys: list[str]) -> Select[Any]:
+    """SELECT keys…, median(value) GROUP BY keys over the rows of `inner` (a subquery).
+
+    The middle row(s) of each ordered group by ROW_NUMBER, averaged: the mean of the two
+    middle values when the count is even, as percentile_cont(0.5) defines it. The same SQL
+    runs on both databases, so the figure is identical; on PostgreSQL it is also faster than
+    percentile_cont, whose plan walks the group-key index (one sort instead of two).
+    """
+    from sqlalchemy import select
+
+    rows = inner.subquery("median_rows")
+    key_cols = [rows.c[k] for k in keys]
+    ranked = select(
+        *key_cols,
+        rows.c[value].label("v"),
+        func.row_number().over(partition_by=key_cols or None, order_by=rows.c[value]).label("rn"),
+        func.count().over(partition_by=key_cols or None).label("n"),
+    ).subquery("ranked")
+    rkeys = [ranked.c[k] for k in keys]
+    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    return (
+        select(*rkeys, cast(func.avg(ranked.c.v), Float).label("median"))
+        .where(middle)
+        .group_by(*rkeys)
+    )

@@ -1,0 +1,216 @@
+"""Survey configuration: the typed shape of a `[[surveys]]` block and its validation.
+
+Validation happens once at start-up; every error names the survey and the field so a user can
+fix mailflow.toml from the one line they see.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from mailflow.survey_types import SURVEY_TYPES, SurveyType
+from parsers.types import OptionSpec, QuestionSpec, SurveySpec
+
+Strict = ConfigDict(extra="forbid", frozen=True)
+
+
+class SurveyTexts(BaseModel):
+    """The words of one survey in one locale; question and labels default from the type."""
+
+    model_config = Strict
+
+    title: str = Field(min_length=1)
+    subtitle: str = Field(min_length=1)
+    button: str = Field(min_length=1)
+    comment_prompt: str = Field(min_length=1)
+    question: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    subject: str | None = None
+    thank_you: str | None = None
+    apology: str | None = None
+
+
+class QuestionConfig(BaseModel):
+    """One question of a `form` survey: key, text per locale, options key -> label per locale."""
+
+    model_config = Strict
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    text: dict[str, str]
+    options: dict[str, dict[str, str]]
+
+
+class TriggerConfig(BaseModel):
+    """When a helpdesk event creates a request for this survey."""
+
+    model_config = Strict
+
+    on: Literal["ticket.closed", "status", "never"] = "ticket.closed"
+    status: str | None = None
+    delay_hours: float = Field(default=0, ge=0)
+    vip_only: bool = False
+
+    @model_validator(mode="after")
+    def _status_named(self) -> TriggerConfig:
+        if self.on == "status" and not self.status:
+            raise ValueError('status: required when on = "status"')
+        return self
+
+
+class CampaignConfig(BaseModel):
+    """A scheduled send: cron expression and audience."""
+
+    model_config = Strict
+
+    cron: str
+    audience: Literal["active_contacts", "segment"] = "active_contacts"
+    active_days: int = Field(default=30, gt=0)
+    segment: str | None = None
+
+
+class NegativeRule(BaseModel):
+    """Which answers count as negative; conditions combine with OR (any) or AND (all)."""
+
+    model_config = Strict
+
+    mode: Literal["any", "all"] = "any"
+    score_at_most: int | None = None
+    answers: dict[str, list[str]] = Field(default_factory=dict)
+    comment_contains: list[str] = Field(default_factory=list)
+
+
+class FollowUpConfig(BaseModel):
+    """Optional email to the client after an answer: an apology for a negative one, a
+    thank-you for a positive one (texts: `apology` / `thank_you` in the survey's texts)."""
+
+    model_config = Strict
+
+    apology: bool = False
+    thank_you: bool = False
+
+
+class SurveyConfig(BaseModel):
+    """One survey, as written in mailflow.toml."""
+
+    model_config = Strict
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: Literal["nps", "csat", "ces", "thumbs", "form"]
+    privacy_url: HttpUrl
+    expiration_days: int = Field(default=7, gt=0, le=365)
+    comment_author: str = "Survey"
+    texts: dict[str, SurveyTexts]
+    questions: list[QuestionConfig] = Field(default_factory=list)
+    trigger: TriggerConfig | None = None
+    campaign: CampaignConfig | None = None
+    negative: NegativeRule | None = None
+    escalate_to: str | None = None
+    followup: FollowUpConfig | None = None
+    forbid_change: bool = False
+    edit_window_hours: float = Field(default=24, ge=0)
+    google_form_url: HttpUrl | None = None
+    google_form_token_entry: str | None = Field(default=None, pattern=r"^entry\.\d+$")
+
+    @field_validator("privacy_url", mode="before")
+    @classmethod
+    def _privacy_required(cls, value: object) -> object:
+        if value in (None, ""):
+            raise ValueError("a privacy policy URL is required")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SurveyConfig:
+        kind = self.kind
+        for locale, texts in self.texts.items():
+            for answer in texts.labels:
+                if answer not in kind.scale:
+                    scale = ", ".join(kind.scale) or "none (form surveys label their options)"
+                    raise ValueError(
+                        f"texts.{locale}.labels: '{answer}' is not on the {self.type} scale "
+                        f"({scale})"
+                    )
+        if self.type == "form":
+            if not self.questions:
+                raise ValueError("questions: a form survey needs at least one question")
+            seen: set[str] = set()
+            for question in self.questions:
+                if question.key in seen:
+                    raise ValueError(f"questions.{question.key}: duplicate question key")
+                seen.add(question.key)
+                if not question.options:
+                    raise ValueError(f"questions.{question.key}.options: no options")
+        elif self.questions:
+            raise ValueError(f"questions: only form surveys have questions, not {self.type}")
+        if self.negative:
+            keys = {q.key: q for q in self.questions}
+            for qkey, options in self.negative.answers.items():
+                valid = set(keys[qkey].options) if qkey in keys else set(kind.scale)
+                if qkey not in keys and qkey not in ("score", self.type):
+                    raise ValueError(f"negative.answers.{qkey}: no such question")
+                for option in options:
+                    if option not in valid:
+                        raise ValueError(f"negative.answers.{qkey}: unknown option '{option}'")
+        return self
+
+    @property
+    def kind(self) -> SurveyType:
+        """The type object fixing scale and defaults."""
+        return SURVEY_TYPES[self.type]
+
+    def check_locales(self, locales: list[str]) -> None:
+        """Every configured locale needs every text, questions and options included."""
+        for locale in locales:
+            if locale not in self.texts:
+                raise ValueError(f"texts.{locale}: missing (every survey needs every locale)")
+            for question in self.questions:
+                if not question.text.get(locale):
+                    raise ValueError(f"questions.{question.key}.text.{locale}: missing")
+                for option, labels in question.options.items():
+                    if not labels.get(locale):
+                        raise ValueError(
+                            f"questions.{question.key}.options.{option}.{locale}: missing"
+                        )
+
+    def question_text(self, locale: str) -> str:
+        """The scale question in a locale: the survey's own, else the type's default."""
+        own = self.texts[locale].question if locale in self.texts else None
+        return own or self.kind.questions.get(locale) or self.kind.questions["en"]
+
+    def labels(self, locale: str) -> dict[str, str]:
+        """Answer key -> label in a locale: type defaults overridden by the survey's own."""
+        merged = dict(self.kind.labels.get(locale, self.kind.labels.get("en", {})))
+        if locale in self.texts:
+            merged.update(self.texts[locale].labels)
+        return merged
+
+    def is_negative(self, score: int | None, answers: dict[str, str], comment: str | None) -> bool:
+        """Whether an answer counts as negative: the survey's rule, else the type's default."""
+        from mailflow.escalation.rules import rule_chain_for  # local: escalation builds on this
+
+        return rule_chain_for(self).matches(score, answers, comment)
+
+    def spec(self) -> SurveySpec:
+        """The survey as the pure parsers see it."""
+        kind = self.kind
+        scale_labels: dict[str, dict[str, str]] = {}
+        for locale in self.texts:
+            for answer, label in self.labels(locale).items():
+                scale_labels.setdefault(answer, {})[locale] = label
+        questions = tuple(
+            QuestionSpec(
+                key=q.key,
+                texts=dict(q.text),
+                options=tuple(OptionSpec(key=k, labels=dict(v)) for k, v in q.options.items()),
+            )
+            for q in self.questions
+        )
+        return SurveySpec(
+            key=self.key,
+            type=self.type,
+            scale=kind.scale,
+            scale_labels=scale_labels,
+            questions=questions,
+            google_form_token_entry=self.google_form_token_entry,
+        )

@@ -1,0 +1,1 @@
+"""The web app: rating pages, AMP endpoint, unsubscribe, API, admin and dashboard."""

@@ -1,0 +1,84 @@
+"""What every route needs, built once by create_app and held on app.state.web.
+
+Routes get it with `web(request)`. Database work is a plain function of a session: `run_db`
+runs it in its own transaction (reads, admin pages), `write` hands it to the group-commit
+batcher (the answer and unsubscribe POSTs). Both run inline on SQLite (one writer; a thread hop
+costs more than the insert) and in a worker thread elsewhere so a PostgreSQL round trip never
+blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from amp_forms.cors import DEFAULT_ALLOWED_ORIGINS
+from mailflow.settings import Settings
+from mailflow.tokens import Signer, signer_for
+from mailflow.web.batcher import WriteBatcher
+from mailflow.web.pages import Pages, pick_locale
+from mailflow.web.ratelimit import RateLimiter
+from storage.engine import session_scope
+
+T = TypeVar("T")
+
+
+@dataclass
+class WebContext:
+    """Settings, database, signer, page renderer and the POST rate limiter of one app."""
+
+    settings: Settings
+    engine: Engine
+    signer: Signer
+    pages: Pages
+    limiter: RateLimiter
+    amp_origins: tuple[str, ...]
+    batcher: WriteBatcher
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine) -> WebContext:
+        origins = settings.web.amp_allowed_origins or DEFAULT_ALLOWED_ORIGINS
+        return cls(
+            settings=settings,
+            engine=engine,
+            signer=signer_for(settings),
+            pages=Pages(settings),
+            limiter=RateLimiter(settings.web.rate_limit_per_minute, 60.0),
+            amp_origins=tuple(origins),
+            batcher=WriteBatcher(engine),
+        )
+
+    async def run_db(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in one committed transaction."""
+
+        def scoped() -> T:
+            with session_scope(self.engine) as session:
+                return work(session)
+
+        if self.engine.dialect.name == "sqlite":
+            return scoped()
+        return await run_in_threadpool(scoped)
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` in its own savepoint of a group-committed transaction."""
+        return await self.batcher.run(work)
+
+    def locale_for(self, request: Request, wanted: str | None = None) -> str:
+        """The page locale: `wanted` (the survey request's), else the browser's, else default."""
+        return pick_locale(self.settings, wanted, request.headers.get("accept-language"))
+
+
+def web(request: Request) -> WebContext:
+    """The WebContext of the app serving `request`."""
+    return request.app.state.web
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,341 @@
+"""The dashboard under the admin login: overview, employees, tickets, escalations, quarantine,
+survey requests, and the CSV download. Every figure comes from mailflow.reports.
+
+Pages speak the user's locale, or `?lang=en|ru|pl`; filters are plain GET forms, so a
+filtered view is a link that can be shared. Bad filter values show the reason on the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from sqlalchemy import select
+from sqlmodel import Session
+
+from mailflow.export import csv_chunks
+from mailflow.i18n import ui
+from mailflow.reports import (
+    GROUPINGS,
+    ReportError,
+    ReportFilter,
+    build_filter,
+    figures,
+    iter_rated_tickets,
+    rated_tickets,
+    survey_types,
+    total_figures,
+    trends,
+)
+from mailflow.reports import admin as lists
+from mailflow.reports.format import duration, number
+from mailflow.web.auth import require_user
+from mailflow.web.charts import Series, bar_chart, line_chart
+from mailflow.web.context import web
+from mailflow.web.errors import NotFound
+from storage.models import REQUEST_STATES, SOURCES, Comment, Contact, Employee, Segment, Task, User
+
+router = APIRouter(include_in_schema=False, prefix="/admin/dashboard")
+PAGE_SIZE = 50
+FILTER_FIELDS = ("period", "from", "to", "survey", "team", "channel", "segment", "employee")
+ESCALATIONS_PAGE = "/admin/escalations"
+
+
+@dataclass
+class Filters:
+    """The filter as parsed, the raw values for the form, and what went wrong (if anything)."""
+
+    flt: ReportFilter
+    raw: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _locale(request: Request, user: User) -> str:
+    settings = web(request).settings
+    wanted = request.query_params.get("lang")
+    if wanted in settings.locales:
+        return wanted  # type: ignore[return-value]
+    return user.locale if user.locale in settings.locales else settings.default_locale
+
+
+def _filters(request: Request) -> Filters:
+    settings = web(request).settings
+    raw = {k: request.query_params.get(k, "").strip() for k in FILTER_FIELDS}
+    raw = {k: v for k, v in raw.items() if v}
+    try:
+        flt = build_filter(
+            settings,
+            period=raw.get("period"),
+            date_from=raw.get("from"),
+            date_to=raw.get("to"),
+            survey=raw.get("survey"),
+            employee=raw.get("employee"),
+            team=raw.get("team"),
+            channel=raw.get("channel"),
+            segment=raw.get("segment"),
+        )
+    except ReportError as exc:
+        return Filters(ReportFilter(), raw, str(exc))
+    return Filters(flt, raw)
+
+
+def _escalations_page(request: Request) -> str | None:
+    """The escalation engineer's admin page, when this app has it."""
+    paths = {getattr(route, "path", None) for route in request.app.routes}
+    return ESCALATIONS_PAGE if ESCALATIONS_PAGE in paths else None
+
+
+def _escalation_link(page: str | None) -> Any:
+    """Where an escalation id links: the escalations page's detail, else our list's anchor."""
+
+    def link(escalation_id: int) -> str:
+        if page:
+            return f"{page}/{escalation_id}"
+        return f"/admin/dashboard/escalations#escalation-{escalation_id}"
+
+    return link
+
+
+def _choices(session: Session) -> dict[str, list[str]]:
+    teams = session.execute(select(Employee.team).where(Employee.team.is_not(None)).distinct())
+    segments = session.execute(select(Segment.name).order_by(Segment.name))
+    return {"teams": sorted(t for t in teams.scalars() if t), "segments": list(segments.scalars())}
+
+
+def _page(request: Request, user: User, template: str, filters: Filters | None, **context: Any):
+    """Render a dashboard page with what every one of them shows (nav, filters, languages)."""
+    ctx = web(request)
+    locale = _locale(request, user)
+    keep = dict(filters.raw) if filters else {}
+    if request.query_params.get("lang"):
+        keep["lang"] = locale
+    context.setdefault("status_code", 400 if filters and filters.error else 200)
+    return ctx.pages.render(
+        f"dashboard/{template}",
+        locale=locale,
+        user=user,
+        csrf=request.state.csrf,
+        filters=filters,
+        raw=filters.raw if filters else {},
+        query=urlencode(keep),
+        lang_query=lambda lang: urlencode({**keep, "lang": lang}),
+        lang_path=request.url.path,
+        locales=ctx.settings.locales,
+        surveys=[s.key for s in ctx.settings.surveys],
+        channels=(*SOURCES, "form"),
+        groupings=GROUPINGS,
+        escalations_page=_escalations_page(request),
+        escalation_link=_escalation_link(_escalations_page(request)),
+        duration=duration,
+        number=number,
+        current=request.url.path,
+        **context,
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+async def overview(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
+    """Headline figures, trend charts, request states and escalations at a glance."""
+    ctx, filters = web(request), _filters(request)
+    size = "week" if request.query_params.get("bucket") == "week" else "month"
+    types = survey_types(ctx.settings)
+
+    def lists_of(session: Session) -> dict[str, Any]:
+        return {
+            "choices": _choices(session),
+            "states": lists.request_states(session),
+            "escalations": lists.escalation_counts(session),
+            "quarantined": lists.quarantine_count(session),
+        }
+
+    data: dict[str, Any] = {}
+    try:
+        if filters.error:
+            data = await ctx.run_db(lists_of)
+        else:
+            # Independent queries: on PostgreSQL each runs in its own thread and connection.
+            total, points, data = await asyncio.gather(
+                ctx.run_db(lambda session: total_figures(session, types, filters.flt)),
+                ctx.run_db(lambda session: trends(session, types, filters.flt, size)),
+                ctx.run_db(lists_of),
+            )
+            data.update(total=total, points=points)
+    except ReportError as exc:
+        filters.error, data = str(exc), {"choices": {"teams": [], "segments": []}}
+    charts = []
+    if "points" in data:
+        labels = [p.bucket for p in data["points"]]
+        words = ui(_locale(request, user))
+        charts = [
+            line_chart(
+                "NPS", labels, [Series("NPS", [p.nps for p in data["points"]])], low=-100, high=100
+            ),
+            line_chart(
+                f"{words['dash_csat']} · {words['dash_response_rate']}",
+                labels,
+                [
+                    Series("CSAT", [p.csat for p in data["points"]]),
+                    Series(words["dash_response_rate"], [p.response_rate for p in data["points"]]),
+                ],
+                low=0,
+                high=100,
+                unit="%",
+            ),
+            line_chart(
+                "CES", labels, [Series("CES", [p.ces for p in data["points"]])], low=1, high=7
+            ),
+        ]
+        charts.append(bar_chart(words["dash_requests"], list(data["states"].items())))
+    return _page(request, user, "overview.html", filters, bucket=size, charts=charts, **data)
+
+
+@router.get("/employees", response_class=HTMLResponse)
+async def employees(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
+    """The per-employee (or per-team, per-survey) report with its filters."""
+    ctx, filters = web(request), _filters(request)
+    by = request.query_params.get("by", "employee")
+    by = by if by in GROUPINGS else "employee"
+    types = survey_types(ctx.settings)
+
+    data: dict[str, Any] = {"rows": [], "total": None}
+    try:
+        data["choices"] = await ctx.run_db(_choices)
+        if not filters.error:
+            data["rows"], data["total"] = await asyncio.gather(
+                ctx.run_db(lambda session: figures(session, types, filters.flt, by=by)),
+                ctx.run_db(lambda session: total_figures(session, types, filters.flt)),
+            )
+    except ReportError as exc:
+        filters.error = str(exc)
+        data = {"choices": {"teams": [], "segments": []}, "rows": [], "total": None}
+    return _page(request, user, "employees.html", filters, by=by, **data)
+
+
+@router.get("/tickets", response_class=HTMLResponse)
+async def tickets(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
+    """Answers with their ticket, contact, employee, comment and escalation, newest first."""
+    ctx, filters = web(request), _filters(request)
+    wanted = request.query_params.get("page", "1")
+    page = max(int(wanted), 1) if wanted.isdigit() else 1
+    negative = request.query_params.get("negative") == "1"
+    types = survey_types(ctx.settings)
+
+    def load(session: Session) -> dict[str, Any]:
+        data: dict[str, Any] = {"choices": _choices(session), "rows": [], "count": 0}
+        if not filters.error:
+            data["rows"], data["count"] = rated_tickets(
+                session,
+                types,
+                filters.flt,
+                limit=PAGE_SIZE,
+                offset=(page - 1) * PAGE_SIZE,
+                negative_only=negative,
+            )
+        return data
+
+    try:
+        data = await ctx.run_db(load)
+    except ReportError as exc:
+        filters.error = str(exc)
+        data = {"choices": {"teams": [], "segments": []}, "rows": [], "count": 0}
+    pages = max((data["count"] + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return _page(
+        request, user, "tickets.html", filters, page=page, pages=pages, negative=negative, **data
+    )
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+async def ticket(ticket_id: int, request: Request, user: User = Depends(require_user)):
+    """One ticket: its comments (answers filed by surveys) and escalations, with anchors."""
+    ctx = web(request)
+
+    def load(session: Session) -> dict[str, Any] | None:
+        task = session.get(Task, ticket_id)
+        if task is None or task.kind != "ticket":
+            return None
+        comments = (
+            session.execute(
+                select(Comment).where(Comment.task_id == ticket_id).order_by(Comment.created_at)
+            )
+            .scalars()
+            .all()
+        )
+        escalations = [
+            e for e in lists.escalations(session, limit=10_000) if e.ticket_id == ticket_id
+        ]
+        return {
+            "task": task,
+            "contact": session.get(Contact, task.contact_id) if task.contact_id else None,
+            "employee": session.get(Employee, task.employee_id) if task.employee_id else None,
+            "comments": comments,
+            "escalations": escalations,
+        }
+
+    data = await ctx.run_db(load)
+    if data is None:
+        raise NotFound(_locale(request, user))
+    return _page(request, user, "ticket.html", None, **data)
+
+
+@router.get("/escalations", response_class=HTMLResponse)
+async def escalations(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
+    """Escalations newest first, with counts per status."""
+    status = request.query_params.get("status") or None
+
+    def load(session: Session) -> dict[str, Any]:
+        return {
+            "rows": lists.escalations(session, status=status, limit=200),
+            "counts": lists.escalation_counts(session),
+        }
+
+    data = await web(request).run_db(load)
+    return _page(request, user, "escalations.html", None, status=status, **data)
+
+
+@router.get("/quarantine", response_class=HTMLResponse)
+async def quarantine(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
+    """Inbound mail the worker could not file, with the reason."""
+    rows = await web(request).run_db(lambda session: lists.quarantine(session, limit=200))
+    return _page(request, user, "quarantine.html", None, rows=rows)
+
+
+@router.get("/requests", response_class=HTMLResponse)
+async def requests_page(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
+    """Survey requests with their states; one state at a time on `?state=`."""
+    state = request.query_params.get("state") or None
+    state = state if state in REQUEST_STATES else None
+
+    def load(session: Session) -> dict[str, Any]:
+        return {
+            "rows": lists.requests(session, state=state, limit=200),
+            "states": lists.request_states(session),
+        }
+
+    data = await web(request).run_db(load)
+    return _page(request, user, "requests.html", None, state=state, **data)
+
+
+@router.get("/export.csv")
+async def export_csv(request: Request, user: User = Depends(require_user)) -> Response:
+    """The answers in the filter as CSV (UTF-8 with BOM), streamed from the database."""
+    ctx, filters = web(request), _filters(request)
+    if filters.error:
+        return Response(filters.error + "\n", status_code=400, media_type="text/plain")
+    types = survey_types(ctx.settings)
+
+    def rows() -> Iterator[str]:
+        with Session(ctx.engine) as session:
+            yield from csv_chunks(iter_rated_tickets(session, types, filters.flt))
+
+    name = "-".join(["responses", *(v for k, v in sorted(filters.raw.items()) if k != "segment")])
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:80]
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="mailflow-{safe}.csv"'},
+    )

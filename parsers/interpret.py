@@ -1,0 +1,105 @@
+"""interpret: a ParsedMessage read on a survey's scale -> score, answers, comment or a reason.
+
+Never raises: anything unexpected becomes a named error on the Interpretation, because the
+inbound worker stores reasons and a parser bug must not lose a customer's answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers import answers as form_answers
+from parsers import forms, scores
+from parsers.types import Interpretation, ParsedMessage, SurveySpec
+
+_TRIVIAL = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+_LETTER = re.compile(r"[^\W\d_]")
+_TOKEN_LABEL = re.compile(r"^\s*(?:ref|token|reference|реф|токен)\b", re.I)
+FORM_KINDS = ("google_form", "web_form")
+
+
+def comment_without(text: str, spans: tuple[tuple[int, int], ...]) -> str | None:
+    """The text minus the score's spans and trivial punctuation; None when nothing is left."""
+    chars = list(text)
+    for start, end in spans:
+        for i in range(max(0, start), min(len(chars), end)):
+            chars[i] = " "
+    lines = [" ".join(line.split()) for line in "".join(chars).split("\n")]
+    cleaned = "\n".join(_TRIVIAL.sub("", line) for line in lines if _TRIVIAL.sub("", line))
+    return cleaned if _LETTER.search(cleaned) else None
+
+
+def _answers_for(survey: SurveySpec | None, score: int | None) -> dict[str, str]:
+    if score is None:
+        return {}
+    if survey is not None and survey.type == "thumbs":
+        return {"thumbs": "good" if score else "bad"}
+    return {"score": str(score)}
+
+
+def _scale_from_fields(
+    fields: list[tuple[str, str]], survey: SurveySpec | None
+) -> scores.ScoreResult:
+    """A score-type survey answered through a form: the field that holds a scale value."""
+    values: list[str] = []
+    first = scores.ScoreResult(None, "no_score")
+    for label, value in fields:
+        if form_answers.is_comment_label(label) or _TOKEN_LABEL.match(label):
+            continue
+        if survey is not None and survey.type in ("thumbs", "csat"):
+            result = scores.read_score(value, survey)
+        elif value.strip().isdigit() and len(value.strip()) <= 2:
+            result = scores.read_score(value.strip(), survey)
+        else:
+            continue
+        if result.score is not None or (result.error or "").startswith("out_of_scale"):
+            values.append(value)
+            if len(values) == 1:
+                first = result
+    if not values:
+        return scores.ScoreResult(None, "no_score")
+    if len(set(values)) > 1:
+        return scores.ScoreResult(None, "ambiguous_score: " + " or ".join(values))
+    return first
+
+
+def _form_survey(msg: ParsedMessage, survey: SurveySpec) -> Interpretation:
+    if msg.kind in FORM_KINDS:
+        fields = msg.form_fields
+        comment = form_answers.comment_field(fields)
+    else:
+        fields = forms.text_fields(msg.visible_text)
+        used = {label for label, _ in fields}
+        rest = [
+            line for line in msg.visible_text.split("\n")
+            if not any(line.strip().startswith(label) for label in used)
+        ]  # fmt: skip
+        comment = form_answers.comment_field(fields) or comment_without("\n".join(rest), ())
+    mapped = form_answers.map_fields(fields, survey)
+    if not mapped:
+        return Interpretation(None, comment, {}, "no_answers")
+    return Interpretation(None, comment, mapped, None)
+
+
+def _scale_survey(msg: ParsedMessage, survey: SurveySpec | None) -> Interpretation:
+    if msg.kind in FORM_KINDS:
+        result = _scale_from_fields(msg.form_fields, survey)
+        comment = form_answers.comment_field(msg.form_fields)
+    else:
+        result = scores.read_score(msg.visible_text, survey)
+        comment = comment_without(msg.visible_text, result.spans)
+    return Interpretation(result.score, comment, _answers_for(survey, result.score), result.error)
+
+
+def interpret(msg: ParsedMessage, survey: SurveySpec | None) -> Interpretation:
+    """The answer `msg` gives to `survey` (None: a bare number is the score)."""
+    try:
+        if msg.kind in ("auto_reply", "bounce"):
+            return Interpretation(None, None, {}, f"not_an_answer: {msg.kind}")
+        if msg.kind == "unknown":
+            return Interpretation(None, None, {}, msg.error or "no_body: nothing readable")
+        if survey is not None and survey.type == "form":
+            return _form_survey(msg, survey)
+        return _scale_survey(msg, survey)
+    except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
+        return Interpretation(None, None, {}, f"invalid_answer: {exc.__class__.__name__}")

@@ -1,0 +1,213 @@
+"""What a message is, decided by an ordered chain of small named rules (Mailman style).
+
+Machines first: delivery reports and auto-replies must never become ratings, so they are
+recognised before anything looks at the text. Each rule answers "does this apply, and why"
+with a reason string (or None), and can be tested alone on an `Evidence`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+from parsers.bounces import is_nonstandard_bounce
+from parsers.mime import LENIENT_ERRORS, Bodies, header
+from parsers.types import Kind
+
+
+@dataclass
+class Evidence:
+    """What the rules look at: the MIME tree, a few headers and the decoded bodies."""
+
+    msg: Message
+    subject: str = ""
+    from_header: str = ""
+    in_reply_to: str | None = None
+    bodies: Bodies = field(default_factory=Bodies)
+    body_text: str = ""  # the whole readable body (text, or flattened html)
+    visible_text: str = ""
+    form_fields: list[tuple[str, str]] = field(default_factory=list)
+
+    def header(self, name: str) -> str:
+        return header(self.msg, name)
+
+
+class Rule:
+    """One named test; `check` returns a reason when the rule applies, else None."""
+
+    name: str = ""
+    kind: Kind = "unknown"
+    description: str = ""
+
+    def check(self, ev: Evidence) -> str | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class DeliveryReport(Rule):
+    name, kind = "delivery_report", "bounce"
+    description = "multipart/report; report-type=delivery-status (RFC 3464 DSN)"
+
+    def check(self, ev: Evidence) -> str | None:
+        try:
+            ctype = ev.msg.get_content_type()
+            report = (ev.msg.get_param("report-type") or "") if ctype == "multipart/report" else ""
+        except LENIENT_ERRORS:
+            return None
+        if ctype == "multipart/report" and str(report).lower() == "delivery-status":
+            return "delivery-status report"
+        if ev.bodies.delivery_status and ctype.startswith("multipart/"):
+            return "delivery-status part"
+        return None
+
+
+class MailerDaemonBounce(Rule):
+    name, kind = "mailer_daemon_bounce", "bounce"
+    description = "a non-standard bounce: from MAILER-DAEMON/postmaster about a failure"
+
+    def check(self, ev: Evidence) -> str | None:
+        if is_nonstandard_bounce(ev.from_header, ev.subject):
+            return "mailer-daemon failure notice"
+        return None
+
+
+_AUTO_SUBJECT = re.compile(
+    r"out of (?:the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|"
+    r"on vacation|away from (?:the )?office|"
+    r"автоматический ответ|автоответ|нет на месте|отпуск|вне офиса|"
+    r"odpowiedź automatyczna|odpowiedz automatyczna|autoodpowiedź|poza biurem|nieobecność|"
+    r"nieobecnosc|urlop",
+    re.I,
+)
+
+
+class AutoSubmitted(Rule):
+    name, kind = "auto_submitted", "auto_reply"
+    description = "RFC 3834 Auto-Submitted with any value but 'no'"
+
+    def check(self, ev: Evidence) -> str | None:
+        value = ev.header("Auto-Submitted").strip().lower()
+        if value and value.split(";")[0].strip() != "no":
+            return f"auto-submitted: {value.split(';')[0].strip()}"
+        return None
+
+
+class AutoReplyHeaders(Rule):
+    name, kind = "auto_reply_headers", "auto_reply"
+    description = "X-Autoreply / X-Autorespond / X-Auto-Response-Suppress: All|OOF"
+
+    def check(self, ev: Evidence) -> str | None:
+        for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
+            value = ev.header(name).strip().lower()
+            if value and value not in ("no", "false", "0"):
+                return f"{name.lower()}: {value}"
+        suppress = ev.header("X-Auto-Response-Suppress").lower()
+        if any(word in suppress for word in ("all", "oof")):
+            return f"x-auto-response-suppress: {suppress.strip()}"
+        return None
+
+
+class BulkPrecedence(Rule):
+    name, kind = "bulk_precedence", "auto_reply"
+    description = "Precedence: bulk, auto_reply or junk"
+
+    def check(self, ev: Evidence) -> str | None:
+        value = ev.header("Precedence").strip().lower()
+        if value in ("bulk", "auto_reply", "auto-reply", "junk"):
+            return f"precedence: {value}"
+        return None
+
+
+class OutOfOfficeSubject(Rule):
+    name, kind = "out_of_office_subject", "auto_reply"
+    description = "an out-of-office subject in en/ru/pl"
+
+    def check(self, ev: Evidence) -> str | None:
+        found = _AUTO_SUBJECT.search(ev.subject)
+        return f"subject: {found.group(0).lower()}" if found else None
+
+
+_GOOGLE_FROM = re.compile(r"forms-receipts-noreply@google\.com|forms-noreply@google\.com", re.I)
+_GOOGLE_BODY = re.compile(
+    r"docs\.google\.com/forms|forms\.gle/|google forms|formularze google|google формы|"
+    r"email notifications for forms|form notifications|formnotifications",
+    re.I,
+)
+
+
+class GoogleFormResult(Rule):
+    name, kind = "google_form_result", "google_form"
+    description = "a Google Forms result: owner notification, respondent copy or add-on mail"
+
+    def check(self, ev: Evidence) -> str | None:
+        if _GOOGLE_FROM.search(ev.from_header):
+            return "from google forms"
+        if ev.form_fields and (
+            _GOOGLE_BODY.search(ev.from_header)
+            or _GOOGLE_BODY.search(ev.subject)
+            or _GOOGLE_BODY.search(ev.bodies.html or ev.body_text)
+        ):
+            return "google forms markers with answers"
+        return None
+
+
+_FORM_SENDER = re.compile(
+    r"no-?reply|do-?not-?reply|wordpress@|website|site@|forms?@|webflow|tilda|wix|"
+    r"contact-?form|wpforms|notifications?@",
+    re.I,
+)
+_FORM_SUBJECT = re.compile(
+    r"\bform|submission|new (?:message|entry|lead|request)|заявк|с сайта|обратн|формы|"
+    r"formularz|zgłoszeni|nowa wiadomość|nowe zgłoszenie",
+    re.I,
+)
+_REPLY_SUBJECT = re.compile(r"^\s*(?:re|ответ|odp|aw|sv)\s*:", re.I)
+
+
+class WebFormResult(Rule):
+    name, kind = "web_form_result", "web_form"
+    description = "a website form mail: label/value pairs from a form-ish sender or subject"
+
+    def check(self, ev: Evidence) -> str | None:
+        if len(ev.form_fields) < 2 or ev.in_reply_to or _REPLY_SUBJECT.match(ev.subject):
+            return None
+        if _FORM_SENDER.search(ev.from_header):
+            return "form fields from a no-reply/website sender"
+        if _FORM_SUBJECT.search(ev.subject):
+            return "form fields with a form subject"
+        return None
+
+
+class HumanText(Rule):
+    name, kind = "human_text", "reply"
+    description = "anything with readable text is a reply"
+
+    def check(self, ev: Evidence) -> str | None:
+        return "readable text" if ev.body_text.strip() or ev.visible_text.strip() else None
+
+
+BOUNCE_RULES: tuple[Rule, ...] = (DeliveryReport(), MailerDaemonBounce())
+AUTO_REPLY_RULES: tuple[Rule, ...] = (
+    AutoSubmitted(),
+    AutoReplyHeaders(),
+    BulkPrecedence(),
+    OutOfOfficeSubject(),
+)
+# Google's own form mail is recognised before the auto-reply headers: it is machine-sent
+# (and may say so in Auto-Submitted) yet it is exactly the answer we are waiting for.
+CHAIN: tuple[Rule, ...] = (
+    *BOUNCE_RULES,
+    GoogleFormResult(),
+    *AUTO_REPLY_RULES,
+    WebFormResult(),
+    HumanText(),
+)
+
+
+def classify(ev: Evidence, rules: tuple[Rule, ...] = CHAIN) -> tuple[Kind, Rule | None, str]:
+    """The first rule that applies: (kind, rule, reason); ("unknown", None, "") otherwise."""
+    for rule in rules:
+        reason = rule.check(ev)
+        if reason:
+            return rule.kind, rule, reason
+    return "unknown", None, ""

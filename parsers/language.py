@@ -1,0 +1,38 @@
+"""Which language the sender wrote in: ru, pl, en or None, from the letters used."""
+
+from __future__ import annotations
+
+import re
+
+_CYRILLIC = re.compile("[а-яёА-ЯЁ]")
+_LATIN = re.compile("[a-zA-Z]")
+_POLISH_LETTERS = re.compile("[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
+_POLISH_WORDS = re.compile(
+    r"\b(?:jest|nie|tak|dziękuję|dziekuje|dobrze|bardzo|ocena|się|sie|czy|oraz|był|było|"
+    r"pozdrawiam|proszę|prosze|szybko|wolno|źle|zle|średnio|świetnie|natychmiast|w|z|"
+    r"że|jak|ale|fatalnie|doskonale|kiepsko|słabo|dzięki|wszystko)\b",
+    re.I,
+)
+_ENGLISH_WORDS = re.compile(r"\b(?:the|and|is|was|you|thanks|thank|good|great|it|very)\b", re.I)
+
+
+_NOT_PROSE = re.compile(r"\S*(?:://|@|www\.)\S*|[A-Za-z2-7]{32}")
+
+
+def detect(text: str) -> str | None:
+    """"ru" if Cyrillic dominates, "pl" on Polish letters or words, "en" for other Latin.
+    Links, addresses and tokens are not prose and would tip short texts to "en"."""
+    text = _NOT_PROSE.sub(" ", text)
+    cyr = len(_CYRILLIC.findall(text))
+    lat = len(_LATIN.findall(text))
+    if cyr == 0 and lat == 0:
+        return None
+    if cyr > lat:
+        return "ru"
+    if _POLISH_LETTERS.search(text):
+        return "pl"
+    polish = len(_POLISH_WORDS.findall(text))
+    english = len(_ENGLISH_WORDS.findall(text))
+    if polish > english and polish >= 1:
+        return "pl"
+    return "en"

@@ -1,0 +1,216 @@
+"""Score extraction from a reply's visible text: a chain of small named rules.
+
+Noise that looks numeric (dates, times, ticket and phone numbers, "2 days", "scale of 1 to
+10") is masked first; each rule then finds candidates and masks what it consumed, so "9/10"
+yields 9 and never 10. Deciding between candidates is not a rule's job: `read_score`
+refuses to guess when two different scores remain.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parsers import words
+from parsers.types import SurveySpec
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A possible score found by a rule, with the text span it came from."""
+
+    value: int
+    start: int
+    end: int
+    rule: str
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """One score, or none with a named reason; `spans` are what the comment should drop."""
+
+    score: int | None
+    error: str | None
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+_NOISE = re.compile(
+    r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b"  # dates 12.11.2026, 2026-11-12, 11/12/26
+    r"|\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm)?"  # times
+    r"|[#№]\s*\d+|\b(?:ticket|tiket|заявк[аиеу]|тикет|zgłoszeni[ea]|nr|no\.)\s*[#№:]?\s*\d+"
+    r"|\+?\d[\d ()-]{7,}\d"  # phone numbers
+    r"|(?:scale|шкал\w*|skali)\s+(?:of|from|от|od)?\s*\d+\s*(?:to|-|–|до|do)\s*\d+"
+    r"|\b\d+[.,]?\d*\s*(?:%|\$|€|zł|pln|руб\w*|₽|usd|eur)"
+    r"|[$€£]\s*\d+"
+    r"|\b\d+(?:[.,]\d+)?\s*(?:days?|hours?|hrs?|minutes?|mins?|weeks?|months?|years?|times?|"
+    r"дн\w*|день|час\w*|минут\w*|мин\b|недел\w*|месяц\w*|лет|год\w*|раз\w*|"
+    r"dni|dzień|godzin\w*|minut\w*|tygodni\w*|miesi\w*|lat\b|razy)"
+    r"|\b\d{3,}\b",  # long numbers are ids, years, amounts
+    re.I,
+)
+_KEYCAP = re.compile("([0-9])\ufe0f?\u20e3|\U0001f51f")
+_STARS = re.compile("[★⭐]+[☆]*")
+_OUT_OF = re.compile(
+    r"(?<![\d.,/])(\d{1,2})\s*(?:/|из|out of|z|na|of)\s*(\d{1,2})(?![\d/])", re.I
+)
+_DECIMAL = re.compile(r"(?<![\d.,])(\d{1,2})[.,](\d)(?![\d.,])")
+_BARE = re.compile(r"(?<![\w.,/#№+])(\d{1,2})(?![\w/]|[.,]\d)")
+_SCORE_WORDS = re.compile(
+    r"(?:i'?d give(?: it)?|i give(?: it)?|my (?:score|rating) is|score|rating|оценка|"
+    r"ставлю|моя оценка|ocena|oceniam na|daję|daje)\s*[:=-]?\s*$",
+    re.I,
+)
+
+
+def _mask(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+class ScoreRule:
+    """One way a score is written; `find` returns candidates and the text with them masked."""
+
+    name = ""
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        raise NotImplementedError  # pragma: no cover - interface
+
+
+class Keycaps(ScoreRule):
+    """Emoji keycaps 1️⃣ … 🔟."""
+
+    name = "keycap"
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        found: list[Candidate] = []
+        for m in _KEYCAP.finditer(text):
+            value = 10 if m.group(0) == "\U0001f51f" else int(m.group(1))
+            found.append(Candidate(value, m.start(), m.end(), self.name))
+            text = _mask(text, m.start(), m.end())
+        return found, text
+
+
+class Stars(ScoreRule):
+    """★★★★☆ counts the filled stars (csat and friends)."""
+
+    name = "stars"
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        found: list[Candidate] = []
+        for m in _STARS.finditer(text):
+            filled = sum(1 for ch in m.group(0) if ch in "★⭐")
+            found.append(Candidate(filled, m.start(), m.end(), self.name))
+            text = _mask(text, m.start(), m.end())
+        return found, text
+
+
+class OutOf(ScoreRule):
+    """"9/10", "9 из 10", "9 na 10", "9 out of 10": the numerator, denominator consumed."""
+
+    name = "out_of"
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        found: list[Candidate] = []
+        for m in _OUT_OF.finditer(text):
+            top, bottom = int(m.group(1)), int(m.group(2))
+            if bottom in (5, 7, 10) and top <= bottom:
+                found.append(Candidate(top, m.start(), m.end(), self.name))
+                text = _mask(text, m.start(), m.end())
+        return found, text
+
+
+class DecimalScore(ScoreRule):
+    """"8.5" is between two scores: both are candidates, so the result is ambiguous."""
+
+    name = "decimal"
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        found: list[Candidate] = []
+        for m in _DECIMAL.finditer(text):
+            whole = int(m.group(1))
+            found.append(Candidate(whole, m.start(), m.end(), self.name))
+            if m.group(2) != "0":
+                found.append(Candidate(whole + 1, m.start(), m.end(), self.name))
+            text = _mask(text, m.start(), m.end())
+        return found, text
+
+
+class Noise(ScoreRule):
+    """Dates, times, ticket and phone numbers, amounts and durations: never scores."""
+
+    name = "noise"
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        return [], _NOISE.sub(lambda m: " " * len(m.group(0)), text)
+
+
+class BareNumber(ScoreRule):
+    """Any remaining standalone number: "9", "оценка 4", "ocena: 5", "10!", "8-9"."""
+
+    name = "bare_number"
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        found: list[Candidate] = []
+        for m in _BARE.finditer(text):
+            start = m.start()
+            keyword = _SCORE_WORDS.search(text[:start])
+            if keyword:
+                start = keyword.start()
+            found.append(Candidate(int(m.group(1)), start, m.end(), self.name))
+        return found, text
+
+
+class WordScore(ScoreRule):
+    """Words on the survey's scale: csat/thumbs vocabularies and the survey's own labels."""
+
+    name = "words"
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        found: list[Candidate] = []
+        for value, start, end in words.find_words(text, survey):
+            found.append(Candidate(value, start, end, self.name))
+            text = _mask(text, start, end)
+        return found, text
+
+
+NUMERIC_RULES: tuple[ScoreRule, ...] = (Keycaps(), Stars(), OutOf(), Noise(), DecimalScore())
+NUMBER_RULE = BareNumber()
+WORD_RULE = WordScore()
+
+
+def scale_range(survey: SurveySpec | None) -> tuple[int, int]:
+    """The survey's numeric scale; 0..10 (the widest) when no survey is known."""
+    if survey is None or survey.type == "thumbs":
+        return (0, 10) if survey is None else (0, 1)
+    numbers = [int(k) for k in survey.scale if k.lstrip("-").isdigit()]
+    if numbers:
+        return min(numbers), max(numbers)
+    return {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}.get(survey.type, (0, 10))
+
+
+def candidates(text: str, survey: SurveySpec | None) -> list[Candidate]:
+    """Numeric candidates first; words only when no number was written."""
+    found: list[Candidate] = []
+    work = text
+    if survey is None or survey.type != "thumbs":
+        for rule in NUMERIC_RULES:
+            hits, work = rule.find(work, survey)
+            found.extend(hits)
+        found.extend(NUMBER_RULE.find(work, survey)[0])
+    if not found:
+        found.extend(WORD_RULE.find(text, survey)[0])
+    return found
+
+
+def read_score(text: str, survey: SurveySpec | None) -> ScoreResult:
+    """The one score in `text`, or a named reason: no_score, ambiguous_score, out_of_scale."""
+    found = candidates(text, survey)
+    values = list(dict.fromkeys(c.value for c in found))
+    spans = tuple((c.start, c.end) for c in found)
+    if not values:
+        return ScoreResult(None, "no_score")
+    if len(values) > 1:
+        return ScoreResult(None, "ambiguous_score: " + " or ".join(map(str, values)), spans)
+    low, high = scale_range(survey)
+    if not low <= values[0] <= high:
+        return ScoreResult(None, f"out_of_scale: {values[0]}", spans)
+    return ScoreResult(values[0], None, spans)

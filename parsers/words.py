@@ -1,0 +1,140 @@
+"""Words that mean a score, per survey type, in en/ru/pl, plus the survey's own labels.
+
+Longer phrases are matched first and masked ("very bad" is 1, not 2 + "very"), and a
+survey's scale label counts only when a whole line says exactly that label.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from parsers.types import SurveySpec
+
+CSAT_WORDS: dict[int, tuple[str, ...]] = {
+    5: (
+        "excellent", "great", "perfect", "outstanding", "amazing", "awesome", "superb",
+        "very good", "fantastic", "отлично", "отличный", "отличная", "превосходно",
+        "великолепно", "очень хорошо", "супер", "świetnie", "doskonale", "znakomicie",
+        "rewelacyjnie", "bardzo dobrze", "rewelacja", "super",
+    ),
+    4: (
+        "good", "хорошо", "хороший", "хорошая", "неплохо", "dobrze", "dobry", "dobra",
+        "nieźle", "niezle",
+    ),
+    3: (
+        "ok", "okay", "average", "so-so", "so so", "not bad", "mediocre", "нормально",
+        "средне", "так себе", "ничего", "średnio", "srednio", "przeciętnie", "normalnie",
+        "w porządku",
+    ),
+    2: (
+        "poor", "bad", "not good", "not great", "плохо", "не очень", "слабо", "źle", "zle",
+        "słabo", "slabo", "kiepsko",
+    ),
+    1: (
+        "terrible", "awful", "horrible", "very bad", "worst", "ужасно", "очень плохо",
+        "отвратительно", "кошмар", "fatalnie", "okropnie", "bardzo źle", "tragicznie",
+        "beznadziejnie",
+    ),
+}  # fmt: skip
+THUMBS_EMOJI: dict[int, tuple[str, ...]] = {1: ("👍",), 0: ("👎",)}
+THUMBS_WORDS: dict[int, tuple[str, ...]] = {
+    1: (
+        "good", "great", "excellent", "thumbs up", "хорошо", "отлично", "dobrze", "świetnie",
+        "super",
+    ),
+    0: ("bad", "thumbs down", "плохо", "ужасно", "źle", "zle", "słabo", "fatalnie"),
+}  # fmt: skip
+# Yes/no words answer a thumbs question only as the first word ("nie" is in every sentence).
+THUMBS_FIRST_WORDS: dict[int, tuple[str, ...]] = {
+    1: ("yes", "yep", "да", "ага", "tak"),
+    0: ("no", "nope", "нет", "nie"),
+}
+_SIGN_ONLY = re.compile(r"^\s*([+-])1?\s*[.!]*\s*$")
+_EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+_SKIN = "\U0001f3fb-\U0001f3ff"
+
+
+@lru_cache(maxsize=32)
+def _pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    ordered = sorted(set(phrases), key=len, reverse=True)
+    alternatives = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I)
+
+
+def _find(text: str, table: dict[int, tuple[str, ...]]) -> list[tuple[int, int, int]]:
+    lookup = {p.lower(): v for v, phrases in table.items() for p in phrases}
+    pattern = _pattern(tuple(lookup))
+    found = []
+    for m in pattern.finditer(text):
+        key = " ".join(m.group(0).lower().split())
+        if key in lookup:
+            found.append((lookup[key], m.start(), m.end()))
+    return found
+
+
+def _emoji(text: str) -> list[tuple[int, int, int]]:
+    found = []
+    for value, marks in THUMBS_EMOJI.items():
+        for mark in marks:
+            for m in re.finditer(rf"{mark}[{_SKIN}]?", text):
+                found.append((value, m.start(), m.end()))
+    return found
+
+
+def normalise_label(text: str) -> str:
+    """Lower-case, single spaces, no surrounding punctuation: how labels are compared."""
+    return _EDGE.sub("", " ".join(text.lower().split()))
+
+
+def _label_lines(text: str, survey: SurveySpec) -> list[tuple[int, int, int]]:
+    """A whole line that says exactly one of the survey's scale labels."""
+    labels: dict[str, str] = {}
+    for answer, per_locale in survey.scale_labels.items():
+        for label in per_locale.values():
+            if label and normalise_label(label):
+                labels[normalise_label(label)] = answer
+    found = []
+    offset = 0
+    for line in text.split("\n"):
+        answer = labels.get(normalise_label(line))
+        if answer is not None:
+            value = _answer_value(answer)
+            if value is not None:
+                found.append((value, offset, offset + len(line)))
+        offset += len(line) + 1
+    return found
+
+
+def _answer_value(answer: str) -> int | None:
+    if answer.lstrip("-").isdigit():
+        return int(answer)
+    return {"good": 1, "up": 1, "bad": 0, "down": 0}.get(answer.lower())
+
+
+def _first_word(text: str) -> list[tuple[int, int, int]]:
+    stripped = text.lstrip()
+    start = len(text) - len(stripped)
+    for value, phrases in THUMBS_FIRST_WORDS.items():
+        for phrase in phrases:
+            # "No, it was bad" / "Tak!" / "да" — a yes/no word that stands alone
+            if re.match(rf"{re.escape(phrase)}\s*(?:[,.!;:\n]|$)", stripped, re.I):
+                return [(value, start, start + len(phrase))]
+    sign = _SIGN_ONLY.match(text)
+    if sign:
+        return [(1 if sign.group(1) == "+" else 0, sign.start(1), sign.end(1))]
+    return []
+
+
+def find_words(text: str, survey: SurveySpec | None) -> list[tuple[int, int, int]]:
+    """(value, start, end) of every score word in `text` for this survey's type."""
+    if survey is None:
+        return _emoji(text)
+    found = _label_lines(text, survey)
+    if found:
+        return found
+    if survey.type == "thumbs":
+        return _emoji(text) + _first_word(text) + _find(text, THUMBS_WORDS)
+    if survey.type == "csat":
+        return _find(text, CSAT_WORDS)
+    return []

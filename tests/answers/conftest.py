@@ -1,0 +1,3 @@
+"""The example configuration, as `mailflow init` writes it."""
+
+from tests.foundation.conftest import config_file, example_settings  # noqa: F401

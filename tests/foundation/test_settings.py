@@ -1,0 +1,128 @@
+"""Settings: the example loads, the environment wins, and bad config names file/survey/field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mailflow.settings import ConfigError, load_settings
+from tests.foundation.conftest import example_config
+
+
+def test_example_has_the_five_surveys_with_three_locales(example_settings):
+    keys = [s.key for s in example_settings.surveys]
+    assert keys == ["csat", "nps", "ces", "thumbs", "service_quality"]
+    for survey in example_settings.surveys:
+        assert set(survey.texts) == {"en", "ru", "pl"}
+    form = example_settings.survey("service_quality")
+    assert [q.key for q in form.questions] == ["speed", "work"]
+    assert list(form.questions[0].options) == ["immediately", "fast", "normal", "slow"]
+    assert list(form.questions[1].options) == ["excellent", "good", "bad", "very_bad"]
+
+
+def test_type_fixes_scale_and_default_question(example_settings):
+    nps = example_settings.survey("nps")
+    assert nps.kind.scale == tuple(str(n) for n in range(11))
+    assert "recommend" in nps.question_text("en")
+    assert "порекомендуете" in nps.question_text("ru")
+    assert example_settings.survey("ces").kind.scale[-1] == "7"
+    assert example_settings.survey("thumbs").kind.scale == ("good", "bad")
+
+
+def test_negative_rules(example_settings):
+    form = example_settings.survey("service_quality")
+    assert form.is_negative(None, {"speed": "slow", "work": "excellent"}, None)
+    assert form.is_negative(None, {"speed": "fast", "work": "very_bad"}, None)
+    assert not form.is_negative(None, {"speed": "fast", "work": "good"}, None)
+    nps = example_settings.survey("nps")
+    assert nps.is_negative(6, {}, None) and not nps.is_negative(7, {}, None)
+    thumbs = example_settings.survey("thumbs")
+    assert thumbs.is_negative(0, {"thumbs": "bad"}, None)
+
+
+def test_environment_wins_over_file(config_file, monkeypatch):
+    monkeypatch.setenv("MAILFLOW_DATABASE_URL", "sqlite:////tmp/elsewhere.db")
+    monkeypatch.setenv("MAILFLOW_OUTBOUND__CAP_DAYS", "3")
+    current = load_settings(config_file)
+    assert current.database_url == "sqlite:////tmp/elsewhere.db"
+    assert current.outbound.cap_days == 3
+
+
+def test_secrets_never_print(example_settings):
+    assert "test-secret-key" not in repr(example_settings)
+
+
+BAD_CONFIGS = [
+    ('type = "csat"', 'type = "stars"', "survey 'csat': type:"),
+    (
+        'key = "csat"\ntype = "csat"\nprivacy_url = "https://example.com/privacy"',
+        'key = "csat"\ntype = "csat"',
+        "survey 'csat': privacy_url: required",
+    ),
+    (
+        'title = "Как мы справились?"\n',
+        "",
+        "survey 'csat': texts.ru.title: required",
+    ),
+    (
+        'title = "Would you recommend us?"',
+        'title = "Would you recommend us?"\nlabels = { "11" = "Wow" }',
+        "survey 'nps': texts.en.labels: '11' is not on the nps scale",
+    ),
+    ('key = "ces"', 'key = "csat"', "survey 'csat': key: duplicate survey key"),
+    (
+        "expiration_days = 14",
+        'expiration_days = 14\ncolour = "red"',
+        "survey 'nps': colour: unknown field",
+    ),
+    (
+        '[surveys.texts.pl]\ntitle = "Jak nam poszło?"',
+        '[surveys.texts.de]\ntitle = "Jak nam poszło?"',
+        "survey 'csat': texts.pl: missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), BAD_CONFIGS)
+def test_bad_config_names_file_survey_and_field(tmp_path: Path, old, new, expected):
+    text = example_config()
+    assert old in text
+    path = tmp_path / "mailflow.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert expected in str(caught.value)
+
+
+def test_bad_config_stops_cli_with_one_line_and_exit_2(tmp_path: Path):
+    (tmp_path / "mailflow.toml").write_text(
+        example_config().replace('type = "csat"', 'type = "stars"', 1), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mailflow", "preview", "csat"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "mailflow.toml: survey 'csat': type:" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_config_file_says_run_init(tmp_path: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mailflow", "preview", "csat"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "mailflow init" in result.stderr

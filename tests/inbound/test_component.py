@@ -1,0 +1,86 @@
+"""Inbound inside `mailflow up`: a reply sent over SMTP becomes an answer with nobody's help."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiosmtplib
+from sqlmodel import Session, select
+
+from mailflow.inbound.component import component
+from mailflow.settings import ImapMailbox
+from storage.models import InboundMessage, Response
+from tests.inbound.conftest import eml
+from tests.support.policy import free_port
+
+
+def test_nothing_to_run_without_smtp_or_imap(inbound_settings, engine):
+    quiet = inbound_settings.model_copy(
+        update={"inbound": inbound_settings.inbound.model_copy(update={"smtp_enabled": False})}
+    )
+    assert component(quiet, engine, smtp=None) is None
+
+
+def test_smtp_reply_and_imap_form_become_answers(
+    inbound_settings, engine, make_sent, dovecot_clean
+):
+    reply_to = make_sent("csat")
+    form_for = make_sent("service_quality")
+    box = ImapMailbox(
+        name="forms",
+        host=dovecot_clean.host,
+        port=dovecot_clean.port,
+        tls=False,
+        user=dovecot_clean.user,
+        password=dovecot_clean.password,
+    )
+    settings = inbound_settings.model_copy(
+        update={"inbound": inbound_settings.inbound.model_copy(update={"imap": [box]})}
+    )
+    port = free_port()
+    run = component(settings, engine, smtp=f"127.0.0.1:{port}", drain=True)
+    assert run is not None
+
+    def answered() -> dict[int, Response]:
+        with Session(engine) as session:
+            return {r.request_id: r for r in session.exec(select(Response)).all()}
+
+    async def scenario() -> dict[int, Response]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(stop))
+        try:
+            deadline = time.monotonic() + 10
+            while True:  # wait for the listener to accept connections
+                try:
+                    await aiosmtplib.send(
+                        reply_to.fill(eml("reply_plus_token_csat_5.eml")),
+                        sender=reply_to.email,
+                        recipients=[f"survey+{reply_to.reply_token}@reply.localhost"],
+                        hostname="127.0.0.1",
+                        port=port,
+                        start_tls=False,
+                    )
+                    break
+                except (aiosmtplib.SMTPConnectError, OSError):
+                    assert time.monotonic() < deadline, "listener did not start"
+                    await asyncio.sleep(0.05)
+            await asyncio.to_thread(
+                dovecot_clean.append, form_for.fill(eml("google_form_service_quality.eml"))
+            )
+            deadline = time.monotonic() + 20
+            while len(found := await asyncio.to_thread(answered)) < 2:
+                assert time.monotonic() < deadline, f"only {len(found)} answer(s) recorded"
+                await asyncio.sleep(0.1)
+            return found
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+
+    found = asyncio.run(scenario())
+    assert found[reply_to.request_id].score == 5
+    assert found[form_for.request_id].answers == {"speed": "slow", "work": "bad"}
+    with Session(engine) as session:
+        vias = {r.via for r in session.exec(select(InboundMessage)).all()}
+    assert vias == {"smtp", "imap"}
+    assert dovecot_clean.list_messages("INBOX") == []

@@ -1,0 +1,242 @@
+"""Each named rule alone: kinds, scores, quotes, tokens, language, charsets, forms, answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers import answers, forms, kinds, language, mime, quotes, scores, tokens, words
+from parsers.mime import Bodies
+from tests.parsers.surveys import CSAT, NPS, SERVICE_QUALITY, THUMBS
+
+TOKEN = "k5vdm3qxr7ag2nhbte4wyc6pfjzlu3os"
+
+
+def evidence(headers: str = "", *, subject: str = "", fields=(), text="hi", **kw):
+    msg = mime.parse_bytes(f"{headers}Subject: {subject}\n\n{text}".encode())
+    return kinds.Evidence(
+        msg=msg, subject=subject, from_header=mime.header(msg, "From"),
+        bodies=kw.get("bodies", Bodies(text=text)), body_text=text, visible_text=text,
+        form_fields=list(fields), in_reply_to=kw.get("in_reply_to"),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ kind rules
+
+
+@pytest.mark.parametrize(
+    ("rule", "headers", "subject", "hit"),
+    [
+        (kinds.AutoSubmitted(), "Auto-Submitted: auto-replied\n", "", True),
+        (kinds.AutoSubmitted(), "Auto-Submitted: no\n", "", False),
+        (kinds.AutoReplyHeaders(), "X-Autoreply: yes\n", "", True),
+        (kinds.AutoReplyHeaders(), "X-Auto-Response-Suppress: OOF\n", "", True),
+        (kinds.AutoReplyHeaders(), "X-Auto-Response-Suppress: DR\n", "", False),
+        (kinds.BulkPrecedence(), "Precedence: junk\n", "", True),
+        (kinds.BulkPrecedence(), "Precedence: list\n", "", False),
+        (kinds.OutOfOfficeSubject(), "", "Автоматический ответ: Re: опрос", True),
+        (kinds.OutOfOfficeSubject(), "", "Odpowiedź automatyczna", True),
+        (kinds.OutOfOfficeSubject(), "", "Out of Office: survey", True),
+        (kinds.OutOfOfficeSubject(), "", "Re: How did we do?", False),
+        (kinds.MailerDaemonBounce(), "From: MAILER-DAEMON@mx.example\n", "Returned mail", True),
+        (kinds.MailerDaemonBounce(), "From: ann@example.com\n", "Returned mail", False),
+    ],
+)
+def test_kind_rule_alone(rule: kinds.Rule, headers: str, subject: str, hit: bool) -> None:
+    assert bool(rule.check(evidence(headers, subject=subject))) is hit
+
+
+def test_delivery_report_rule() -> None:
+    raw = (b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+           b"--b\nContent-Type: text/plain\n\nfailed\n--b--\n")
+    msg = mime.parse_bytes(raw)
+    ev = kinds.Evidence(msg=msg, bodies=mime.collect_bodies(msg))
+    assert kinds.DeliveryReport().check(ev)
+    assert not kinds.DeliveryReport().check(evidence())
+
+
+def test_google_form_rule_needs_google_sender_or_markers_with_answers() -> None:
+    rule = kinds.GoogleFormResult()
+    assert rule.check(evidence("From: Google Forms <forms-receipts-noreply@google.com>\n"))
+    fields = [("Q", "A")]
+    marked = evidence(text="see docs.google.com/forms/d/1/edit", fields=fields)
+    assert rule.check(marked)
+    assert not rule.check(evidence(text="see docs.google.com/forms/d/1/edit"))
+
+
+def test_web_form_rule_refuses_replies() -> None:
+    rule = kinds.WebFormResult()
+    fields = [("Name", "Bob"), ("speed", "slow")]
+    assert rule.check(evidence("From: no-reply@site.example\n", fields=fields))
+    assert not rule.check(evidence("From: no-reply@site.example\n", subject="Re: x", fields=fields))
+    assert not rule.check(evidence("From: bob@example.com\n", subject="hello", fields=fields))
+
+
+def test_chain_puts_machines_first() -> None:
+    ev = evidence("Auto-Submitted: auto-replied\n", subject="Out of office", text="9")
+    assert kinds.classify(ev)[0] == "auto_reply"
+    assert kinds.classify(evidence(text=""))[0] == "unknown"
+    assert kinds.classify(evidence(text="9"))[0] == "reply"
+
+
+# ------------------------------------------------------------------ score rules
+
+
+@pytest.mark.parametrize(
+    ("rule", "text", "values"),
+    [
+        (scores.Keycaps(), "1\ufe0f\u20e3 and \U0001f51f", [1, 10]),
+        (scores.Stars(), "★★★☆☆", [3]),
+        (scores.OutOf(), "9/10, 4 из 5, 6 na 10, 7 out of 10", [9, 4, 6, 7]),
+        (scores.OutOf(), "12/11/2026", []),
+        (scores.DecimalScore(), "8.5", [8, 9]),
+        (scores.BareNumber(), "оценка 4, ocena: 5, 10!", [4, 5, 10]),
+    ],
+)
+def test_score_rule_alone(rule: scores.ScoreRule, text: str, values: list[int]) -> None:
+    found, _ = rule.find(text, NPS)
+    assert [c.value for c in found] == values
+
+
+def test_noise_rule_masks_numbers_that_are_not_scores() -> None:
+    text = "#12345 on 12.11.2026 at 10:15, call +48 601 234 567, 2 days, 3 дня, 50%, 1999"
+    _, masked = scores.Noise().find(text, NPS)
+    assert not any(ch.isdigit() for ch in masked)
+
+
+@pytest.mark.parametrize(
+    ("text", "survey", "score", "error"),
+    [
+        ("9", NPS, 9, None),
+        ("I'd give 8", NPS, 8, None),
+        ("10!", NPS, 10, None),
+        ("9 из 10", NPS, 9, None),
+        ("ocena: 5", CSAT, 5, None),
+        ("15", NPS, None, "out_of_scale: 15"),
+        ("7", CSAT, None, "out_of_scale: 7"),
+        ("3 or 4", CSAT, None, "ambiguous_score: 3 or 4"),
+        ("8-9", NPS, None, "ambiguous_score: 8 or 9"),
+        ("9 and again 9", NPS, 9, None),
+        ("great", NPS, None, "no_score"),
+        ("great", CSAT, 5, None),
+        ("very bad", CSAT, 1, None),
+        ("ужасно", CSAT, 1, None),
+        ("średnio", CSAT, 3, None),
+        ("good but terrible wait", CSAT, None, "ambiguous_score: 4 or 1"),
+        ("👎", THUMBS, 0, None),
+        ("да, хорошо", THUMBS, 1, None),
+        ("no score here", THUMBS, None, "no_score"),
+        ("-", THUMBS, 0, None),
+        ("Zdecydowanie tak", NPS, 10, None),
+        ("7", None, 7, None),
+        ("👍", None, 1, None),
+        ("great", None, None, "no_score"),
+        ("4 and 5", None, None, "ambiguous_score: 4 or 5"),
+    ],
+)
+def test_read_score(text: str, survey, score: int | None, error: str | None) -> None:
+    result = scores.read_score(text, survey)
+    assert (result.score, result.error) == (score, error)
+
+
+def test_words_longest_phrase_wins() -> None:
+    assert [v for v, *_ in words.find_words("Очень плохо", CSAT)] == [1]
+    assert [v for v, *_ in words.find_words("Bardzo dobrze", CSAT)] == [5]
+
+
+# ------------------------------------------------------------------ quotes
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("9\n\nOn Mon, Nov 16, 2026 at 12:01 PM A <a@b.c> wrote:\n> old 3", "9"),
+        ("9\n\nOn Mon, Nov 16, 2026 at 12:01 PM Name <a@b.c>\nwrote:\n\n> 3", "9"),
+        ("8\n\nпн, 16 нояб. 2026 г. в 12:01, Name <a@b.c>:\n> 3", "8"),
+        ("7\n\npon., 16 lis 2026 o 12:01 Name <a@b.c> napisał(a):\n> 3", "7"),
+        ("6\n\nW dniu 12.11.2026 o 10:15, X pisze:\n> 3", "6"),
+        ("5\n\n12.11.2026, 10:15, \"X\" <x@y.ru>:\n> 3", "5"),
+        ("4\n\nСреда, 12 ноября 2026, 10:15 +03:00 от X <x@y.ru>:\n> 3", "4"),
+        ("3\n-----Original Message-----\nFrom: a\n2", "3"),
+        ("2\n\nОт: A\nОтправлено: вчера\nКому: B\nТема: x\n\n1", "2"),
+        ("2\n\nOd: A\nWysłano: wczoraj\nDo: B\nTemat: x\n\n1", "2"),
+        ("1\n________________________________\nFrom: a\nSent: b\n\n9", "1"),
+        ("On 11/12/26 10:15, X wrote:\n> question 3\n\n8 below", "8 below"),
+        ("10\n\nSent from my iPhone\n\n> old", "10"),
+        ("10\n\nОтправлено из мобильной Почты Mail.ru", "10"),
+        ("Good\n-- \nJohn\n+1 555 1234", "Good"),
+        ("Ocena 5\n\nPozdrawiam\nJan", "Ocena 5"),
+        ("Fwd below\n\n---------- Forwarded message ---------\nFrom: x\n9", "Fwd below"),
+        ("Thanks, 9\nOn Mon, Nov 16, 2026 at 12:01 PM S <s@x.com> wrote:\n> 3", "Thanks, 9"),
+    ],
+)
+def test_visible_text(text: str, expected: str) -> None:
+    assert quotes.visible_text(text) == expected
+
+
+# ------------------------------------------------------------------ tokens, language, mime
+
+
+def test_token_candidates() -> None:
+    assert tokens.plus_token([f"Survey+{TOKEN.upper()}@reply.localhost"]) == TOKEN
+    assert tokens.plus_token(["plain@reply.localhost"]) is None
+    other = "a" * 32
+    text = (f"x http://h/u/{other} y http://h/r/{TOKEN}?a=9\nentry.123={TOKEN}\n"
+            f"Ref: {TOKEN}\nhttp://h/r/{TOKEN}x")
+    assert tokens.body_tokens([text]) == [TOKEN, other]
+    assert tokens.body_tokens(["/r/" + "a" * 31]) == []
+    assert tokens.field_tokens([("Ref", TOKEN), ("Name", "b" * 32)]) == [TOKEN]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Спасибо, всё отлично", "ru"), ("Dziękuję, było świetnie", "pl"),
+     ("Bardzo dobrze, ocena 5", "pl"), ("Great job, thanks", "en"), ("10", None),
+     ("9 http://example.com/very/long/latin/path", None)],
+)  # fmt: skip
+def test_language(text: str, lang: str | None) -> None:
+    assert language.detect(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("data", "charset", "expected"),
+    [
+        ("привет мир".encode("koi8-r"), "koi8-r", "привет мир"),
+        ("привет мир".encode("cp1251"), "koi8-r", "привет мир"),  # mislabelled
+        ("привет мир".encode("koi8-r"), "windows-1251", "привет мир"),  # mislabelled
+        ("привет мир".encode(), "iso-8859-1", "привет мир"),
+        ("zażółć gęślą".encode("iso-8859-2"), "iso-8859-2", "zażółć gęślą"),
+        ("zażółć gęślą".encode("iso-8859-2"), "x-unknown", "zażółć gęślą"),
+        ("привет".encode("cp1251"), None, "привет"),
+    ],
+)
+def test_decode_bytes(data: bytes, charset: str | None, expected: str) -> None:
+    assert mime.decode_bytes(data, charset) == expected
+
+
+def test_header_decoding_survives_bad_encoded_words() -> None:
+    msg = mime.parse_bytes(b"Subject: =?utf-8?B?0J/RgNC40LLQtdGC?= =?bogus?Q?x?=\n\n")
+    assert mime.header(msg, "Subject").startswith("Привет")
+
+
+# ------------------------------------------------------------------ forms and answers
+
+
+def test_text_fields() -> None:
+    text = "Name: Bob\nhttp://example.com\nComment:\nToo slow\nTime 10:15"
+    assert forms.text_fields(text) == [("Name", "Bob"), ("Comment", "Too slow")]
+
+
+def test_html_fields_checked_option_wins() -> None:
+    html = ('<div role="heading">Speed</div><div role="radio" aria-checked="false">Fast</div>'
+            '<div role="radio" aria-checked="true">Slow</div>')
+    assert forms.html_fields(html) == [("Speed", "Slow")]
+
+
+def test_answer_mapping_any_locale() -> None:
+    fields = [("1. Как быстро была обработана ваша заявка? *", "Медленно"),
+              ("How do you rate the manager", "Very bad"), ("Unrelated", "x"),
+              ("speed", "fast")]  # fmt: skip
+    assert answers.map_fields(fields, SERVICE_QUALITY) == {"speed": "slow", "work": "very_bad"}
+    assert answers.match_option("very_bad", SERVICE_QUALITY.questions[1]) == "very_bad"
+    assert answers.is_comment_label("Ваш комментарий")
+    assert answers.comment_field([("Additional comments", " ok "), ("Name", "x")]) == "ok"
