@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
+from mailflow import answer_sql
+from mailflow.answer_sql import People
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import as_utc, utcnow
@@ -23,8 +26,6 @@ from storage.models import (
     SOURCES,
     AnalyticsRow,
     Comment,
-    Contact,
-    Employee,
     Response,
     SurveyRequest,
     Task,
@@ -135,27 +136,16 @@ def survey_task_id(session: Session, survey: SurveyConfig) -> int:
     return task.id
 
 
-def _analytics_fields(
-    request: SurveyRequest, response: Response, session: Session
-) -> dict[str, str | None]:
-    """Every field of the analytics row; contact, employee and ticket in one query."""
-    people = (
-        select(Contact.email, Employee.name, Task.external_ref, Task.id)
-        .select_from(SurveyRequest)
-        .join(Contact, Contact.id == SurveyRequest.contact_id)
-        .outerjoin(Employee, Employee.id == SurveyRequest.employee_id)
-        .outerjoin(Task, Task.id == SurveyRequest.ticket_id)
-        .where(SurveyRequest.id == request.id)
-    )
-    email, employee, ticket_ref, ticket_id = session.exec(people).one()
+def _analytics_fields(response: Response, people: People) -> dict[str, str | None]:
+    """Every field of the analytics row."""
     fields: dict[str, str | None] = {
         "score": None if response.score is None else str(response.score),
         "comment": response.comment,
         "source": response.source,
         "negative": "yes" if response.negative else "no",
-        "contact": email,
-        "employee": employee,
-        "ticket": (ticket_ref or str(ticket_id)) if ticket_id else None,
+        "contact": people.contact_email,
+        "employee": people.employee_name,
+        "ticket": (people.ticket_ref or str(people.ticket_id)) if people.ticket_id else None,
     }
     for key, value in response.answers.items():
         if key not in ("score",):
@@ -188,14 +178,16 @@ def _file(
     survey: SurveyConfig,
     request: SurveyRequest,
     response: Response,
+    people: People,
     *,
     replaced: bool,
 ) -> None:
     """Analytics rows on the Survey task and the comment on the ticket.
 
-    A first answer inserts in bulk (Core, one statement per table); a replaced answer
-    rewrites its rows and updates its comment.
+    A first answer inserts (one prebuilt statement per table); a replaced answer rewrites its
+    rows and updates its comment.
     """
+    sql = answer_sql.for_session(session)
     task_id = survey_task_id(session, survey)
     if replaced:
         session.exec(delete(AnalyticsRow).where(AnalyticsRow.response_id == response.id))
@@ -208,9 +200,9 @@ def _file(
             "value": value,
             "created_at": now,
         }
-        for name, value in _analytics_fields(request, response, session).items()
+        for name, value in _analytics_fields(response, people).items()
     ]
-    session.execute(insert(AnalyticsRow), rows)
+    answer_sql.execute(session, sql.insert_analytics, rows)
     if request.ticket_id is None:
         return
     body = _comment_body(survey, response)
@@ -221,35 +213,35 @@ def _file(
             .values(body=body, source=response.source)
         )
         return
-    session.execute(
-        insert(Comment).values(
-            task_id=request.ticket_id,
-            response_id=response.id,
-            author=survey.comment_author,
-            body=body,
-            source=response.source,
-            created_at=now,
-        )
-    )
+    comment = {
+        "task_id": request.ticket_id,
+        "response_id": response.id,
+        "author": survey.comment_author,
+        "body": body,
+        "source": response.source,
+        "created_at": now,
+    }
+    answer_sql.execute(session, sql.insert_comment, comment)
 
 
-def _insert_response(session: Session, **values: object) -> Response | None:
+def _insert_response(session: Session, values: dict[str, object]) -> Response | None:
     """Insert the first Response of a request in one statement; None when one exists.
 
-    INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING: the unique constraint decides
-    between racing channels, with no savepoint and no prior SELECT.
+    INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING id: the unique constraint decides
+    between racing channels, with no savepoint and no prior SELECT. The Response returned is a
+    snapshot of the row, not attached to the session.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = (
-        dialect_insert(Response)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["request_id"])
-        .returning(Response)
-    )
-    return session.scalars(statement).first()
+    found = answer_sql.execute(session, answer_sql.for_session(session).insert_response, values)
+    new_id = found.scalar()
+    return None if new_id is None else Response(id=new_id, **values)
+
+
+def _mark_answered(session: Session, request: SurveyRequest, now: datetime) -> None:
+    """State answered in the database and on the loaded request (without dirtying it)."""
+    sql = answer_sql.for_session(session)
+    answer_sql.execute(session, sql.mark_answered, {"b_id": request.id, "b_now": now})
+    set_committed_value(request, "state", "answered")
+    set_committed_value(request, "answered_at", request.answered_at or now)
 
 
 def record_answer(
@@ -276,25 +268,28 @@ def record_answer(
     if request.state == "expired" or (request.expires_at and as_utc(request.expires_at) < now):
         raise RequestExpired("the survey has expired")
     negative = survey.is_negative(clean.score, clean.answers, clean.comment)
+    assert request.id is not None
+    session.flush()  # the caller's pending rows (e.g. the inbound message) come first
     response = _insert_response(
         session,
-        request_id=request.id,
-        survey_key=survey.key,
-        score=clean.score,
-        answers=clean.answers,
-        comment=clean.comment,
-        source=source,
-        negative=negative,
-        weak_match=weak_match,
-        locked=survey.forbid_change,
-        inbound_message_id=inbound_message_id,
-        created_at=now,
-        updated_at=now,
+        {
+            "request_id": request.id,
+            "survey_key": survey.key,
+            "score": clean.score,
+            "answers": clean.answers,
+            "comment": clean.comment,
+            "source": source,
+            "negative": negative,
+            "weak_match": weak_match,
+            "locked": survey.forbid_change,
+            "inbound_message_id": inbound_message_id,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     existing = None
     if response is None:
         existing = session.exec(select(Response).where(Response.request_id == request.id)).one()
-    if existing is not None:
         window = timedelta(hours=survey.edit_window_hours)
         if existing.locked or survey.forbid_change or now - as_utc(existing.created_at) > window:
             raise AlreadyAnswered(existing)
@@ -302,14 +297,13 @@ def record_answer(
         existing.comment, existing.source, existing.negative = clean.comment, source, negative
         existing.updated_at = now
         existing.inbound_message_id = inbound_message_id or existing.inbound_message_id
+        session.add(existing)
+        session.flush()
         response = existing
-    session.add(response)
-    request.state, request.answered_at = "answered", request.answered_at or now
-    session.add(request)
-    session.flush()
-    _file(session, survey, request, response, replaced=existing is not None)
-    session.flush()
+    _mark_answered(session, request, now)
+    people = answer_sql.people_of(session, request.id)
+    _file(session, survey, request, response, people, replaced=existing is not None)
     from mailflow.escalation.hook import on_answer
 
-    on_answer(session, settings, survey, request, response)
+    on_answer(session, settings, survey, request, response, people)
     return Recorded(response, existing is None, existing is not None, negative)

@@ -12,11 +12,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from mailflow.answer_sql import People, people_of
 from mailflow.escalation.strings import words
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import as_utc
-from storage.models import Contact, Employee, Response, SurveyRequest, Task
+from storage.models import Response, SurveyRequest
 
 
 @dataclass(frozen=True)
@@ -152,18 +153,19 @@ def gather(
     response: Response,
     *,
     rule: str | None = None,
+    people: People | None = None,
 ) -> Facts:
-    """Collect the facts of one answer (rows come from the session's identity map when loaded)."""
-    contact = session.get(Contact, request.contact_id)
-    employee = session.get(Employee, request.employee_id) if request.employee_id else None
-    ticket = session.get(Task, request.ticket_id) if request.ticket_id else None
+    """Collect the facts of one answer (`people` when the caller has read them already)."""
+    if people is None:
+        assert request.id is not None
+        people = people_of(session, request.id)
     admin_url = admin_link(settings, response.id or 0)
     ticket_url = None
-    if ticket is not None:
+    if people.ticket_id is not None:
         template = settings.escalation.ticket_url
-        ref = ticket.external_ref or str(ticket.id)
+        ref = people.ticket_ref or str(people.ticket_id)
         ticket_url = (
-            template.replace("{ref}", ref).replace("{id}", str(ticket.id))
+            template.replace("{ref}", ref).replace("{id}", str(people.ticket_id))
             if template
             else f"{admin_url}#ticket"
         )
@@ -177,13 +179,13 @@ def gather(
         source=response.source,
         answered_at=response.updated_at,
         negative=response.negative,
-        client_email=contact.email if contact else "",
-        client_name=contact.name if contact else None,
-        employee_name=employee.name if employee else None,
-        employee_email=employee.email if employee else None,
-        ticket_id=ticket.id if ticket else None,
-        ticket_ref=ticket.external_ref if ticket else None,
-        ticket_title=ticket.title if ticket else None,
+        client_email=people.contact_email,
+        client_name=people.contact_name,
+        employee_name=people.employee_name,
+        employee_email=people.employee_email,
+        ticket_id=people.ticket_id,
+        ticket_ref=people.ticket_ref,
+        ticket_title=people.ticket_title,
         ticket_url=ticket_url,
         response_url=f"{admin_url}#response",
         admin_url=admin_url,

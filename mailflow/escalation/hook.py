@@ -12,27 +12,23 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlalchemy import Insert
+from sqlmodel import Session
 
+from mailflow import answer_sql
+from mailflow.answer_sql import People, Person, people_of
+from mailflow.answers import survey_task_id
 from mailflow.escalation import webhooks
 from mailflow.escalation.facts import Facts, gather
-from mailflow.escalation.mail import escalation_email, followup_email
+from mailflow.escalation.mail import followup_email
 from mailflow.escalation.managers import manager_for
 from mailflow.escalation.rules import Answer, rule_chain_for
+from mailflow.render import new_message_id
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from mailflow.tokens import Purpose, signer_for
 from storage.clock import utcnow
-from storage.models import (
-    Contact,
-    Employee,
-    Escalation,
-    Notification,
-    Response,
-    SurveyRequest,
-    Task,
-)
+from storage.models import Escalation, Notification, Response, SurveyRequest
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +46,29 @@ def on_answer(
     survey: SurveyConfig,
     request: SurveyRequest,
     response: Response,
+    people: People | None = None,
 ) -> Escalation | None:
     """Webhooks for the response, the follow-up, and for a negative one the escalation."""
     facts: Facts | None = None
     escalation = None
     events: list[tuple[str, str, dict[str, object]]] = []
+    if people is None:
+        assert request.id is not None
+        people = people_of(session, request.id)
     if response.negative:
-        escalation, facts = escalate(session, settings, survey, request, response)
+        escalation, facts = escalate(session, settings, survey, request, response, people)
         if escalation is not None and settings.webhooks:
             events.append(
                 ("escalation.created", str(escalation.id), _escalation_data(escalation, facts))
             )
     if settings.webhooks:
-        facts = facts or gather(session, settings, survey, request, response)
+        facts = facts or gather(session, settings, survey, request, response, people=people)
         payload = facts.payload()
         events.append(("response.created", str(response.id), payload))
         if response.negative:
             events.append(("response.negative", str(response.id), payload))
         webhooks.emit_many(session, settings, events)
-    send_followup(session, settings, survey, request, response)
+    send_followup(session, settings, survey, request, response, people)
     return escalation
 
 
@@ -92,18 +92,12 @@ def _parent_id(session: Session, survey: SurveyConfig, request: SurveyRequest) -
     """The rated ticket, or the survey's "Survey" task when the answer rates no ticket."""
     if request.ticket_id is not None:
         return request.ticket_id
-    parent = session.exec(
-        select(Task.id).where(Task.kind == "survey", Task.external_ref == survey.key)
-    ).first()
-    return parent
+    return survey_task_id(session, survey)
 
 
-def _insert(session: Session, model: type, values: dict[str, object]) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id on the session's connection (a Core
-    statement: a fifth of the ORM's cost): the new id, or None when the row existed."""
-    table = model.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)
+def _insert(session: Session, statement: Insert, values: dict[str, object]) -> int | None:
+    """A prebuilt INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None when the
+    row existed."""
     return session.connection().execute(statement, values).scalar()
 
 
@@ -113,6 +107,7 @@ def escalate(
     survey: SurveyConfig,
     request: SurveyRequest,
     response: Response,
+    people: People,
 ) -> tuple[Escalation | None, Facts]:
     """Exactly one escalation per negative response: subtask, manager email, webhook.
 
@@ -123,23 +118,41 @@ def escalate(
     rule = rule_chain_for(survey).first_match(
         Answer(response.score, response.answers, response.comment)
     )
-    # Held in this frame, so the session's (weak) identity map serves gather() from memory.
-    employee = session.get(Employee, request.employee_id) if request.employee_id else None
-    manager = manager_for(session, settings, survey, employee)
+    rated = None
+    if people.employee_id is not None:
+        rated = Person(
+            people.employee_id,
+            people.employee_name or "",
+            people.employee_email,
+            None,
+            True,
+            people.employee_team,
+            people.employee_manager_id,
+        )
+    manager = manager_for(session, settings, survey, rated)
     extra = (
         {} if manager is None else {"manager_name": manager.name, "manager_email": manager.email}
     )
     facts = replace(
-        gather(session, settings, survey, request, response, rule=rule.name if rule else None),
+        gather(
+            session,
+            settings,
+            survey,
+            request,
+            response,
+            rule=rule.name if rule else None,
+            people=people,
+        ),
         extra=extra,
     )
     locale = (manager.locale if manager else None) or settings.default_locale
     if locale not in settings.locales:
         locale = settings.default_locale
     now = utcnow()
+    sql = answer_sql.for_session(session)
     subtask_id = _insert(
         session,
-        Task,
+        sql.insert_subtask,
         {
             "kind": "escalation",
             "title": f"Negative answer to “{survey.key}” (response {response.id})",
@@ -150,6 +163,7 @@ def escalate(
             "contact_id": request.contact_id,
             "employee_id": manager.id if manager else request.employee_id,
             "created_at": now,
+            "closed_at": None,
         },
     )
     if subtask_id is None:
@@ -162,20 +176,19 @@ def escalate(
         "status": "open",
         "created_at": now,
     }
-    escalation_id = _insert(session, Escalation, values)
+    escalation_id = _insert(session, sql.insert_escalation, values)
     if escalation_id is None:  # unreachable while the subtask key holds; never escalate twice
         return None, facts
     escalation = Escalation(id=escalation_id, **values)  # a snapshot, not attached to the session
-    _notify_manager(session, settings, facts, escalation, manager, locale)
+    _notify_manager(session, settings, escalation, manager, locale)
     return escalation, facts
 
 
 def _notify_manager(
     session: Session,
     settings: Settings,
-    facts: Facts,
     escalation: Escalation,
-    manager: Employee | None,
+    manager: Person | None,
     locale: str,
 ) -> Notification | None:
     """The escalation email, unless there is no manager, no address, or notifications are off."""
@@ -184,14 +197,18 @@ def _notify_manager(
         return None
     if not manager.notify_email:
         return None
-    email = escalation_email(settings, facts, to=manager.email, to_name=manager.name, locale=locale)
-    return _enqueue(
+    return _enqueue(  # rendered by the worker when it sends it (see message_of)
         session,
         kind="escalation",
         dedupe_key=f"escalation:{escalation.id}",
         recipient=manager.email,
-        eml=email.eml,
-        message_id=email.message_id,
+        message_id=new_message_id(settings.msgid_domain),
+        render={
+            "escalation_id": escalation.id,
+            "to": manager.email,
+            "to_name": manager.name,
+            "locale": locale,
+        },
     )
 
 
@@ -201,6 +218,7 @@ def send_followup(
     survey: SurveyConfig,
     request: SurveyRequest,
     response: Response,
+    people: People,
 ) -> Notification | None:
     """An apology (negative) or thank-you (positive) when the survey asks for one; at most one
     per response, never to a contact who unsubscribed or whose address bounced."""
@@ -208,23 +226,22 @@ def send_followup(
     kind = "apology" if response.negative else "thank_you"
     if config is None or not getattr(config, kind):
         return None
-    contact = session.get(Contact, request.contact_id)
-    if contact is None or contact.unsubscribed_at is not None or contact.bounced_at is not None:
+    if people.contact_unsubscribed or people.contact_bounced:
         return None
     email = followup_email(
         settings,
         survey,
         kind=kind,
-        to=contact.email,
-        to_name=contact.name,
-        locale=request.locale or contact.locale,
+        to=people.contact_email,
+        to_name=people.contact_name,
+        locale=request.locale or people.contact_locale,
         unsubscribe_token=signer_for(settings).sign(request.id or 0, Purpose.UNSUBSCRIBE),
     )
     return _enqueue(
         session,
         kind=f"followup.{kind}",
         dedupe_key=f"followup:{response.id}",
-        recipient=contact.email,
+        recipient=people.contact_email,
         eml=email.eml,
         message_id=email.message_id,
     )

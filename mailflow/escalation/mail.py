@@ -16,15 +16,17 @@ from functools import cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlmodel import Session
 
 import email_templates
-from mailflow.escalation.facts import Facts
+from mailflow.escalation.facts import Facts, gather
 from mailflow.escalation.strings import words
 from mailflow.i18n import ui
 from mailflow.render import header_safe, new_message_id
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import utcnow
+from storage.models import Escalation, Response, SurveyRequest
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,12 @@ def _mime(
     html: str,
     locale: str,
     headers: dict[str, str],
+    message_id: str | None = None,
 ) -> tuple[str, bytes]:
     """multipart/alternative (text, then HTML) assembled directly: the stdlib generator costs
-    milliseconds per message, and escalations are written inside the answer's transaction."""
+    milliseconds per message, and follow-ups are written inside the answer's transaction."""
     brand = settings.brand
-    message_id = new_message_id(settings.msgid_domain)
+    message_id = message_id or new_message_id(settings.msgid_domain)
     boundary = f"=_mf_{uuid.uuid4().hex}"
     lines = [
         f"Message-ID: {message_id}",
@@ -131,6 +134,7 @@ def escalation_email(
     to: str,
     to_name: str | None,
     locale: str | None,
+    message_id: str | None = None,
 ) -> Email:
     """The email telling a manager about a negative answer, in the manager's locale."""
     locale = locale if locale in settings.locales else settings.default_locale
@@ -158,8 +162,34 @@ def escalation_email(
         html=html,
         locale=locale,
         headers={"X-Mailflow-Escalation": str(facts.response_id)},
+        message_id=message_id,
     )
     return Email(to, message_id, subject, text, html, eml)
+
+
+def queued_escalation_email(
+    session: Session, settings: Settings, render: dict[str, Any], message_id: str
+) -> bytes:
+    """The escalation email the outbox worker sends for a queued notification (`render` holds
+    escalation_id, to, to_name, locale), with the facts as they are when it goes out."""
+    escalation = session.get(Escalation, int(render["escalation_id"]))
+    if escalation is None:
+        raise LookupError(f"escalation {render['escalation_id']} does not exist")
+    response = session.get(Response, escalation.response_id)
+    request = session.get(SurveyRequest, response.request_id) if response else None
+    if response is None or request is None:
+        raise LookupError(f"escalation {escalation.id}: its answer is gone")
+    survey = settings.survey(request.survey_key)
+    facts = gather(session, settings, survey, request, response, rule=escalation.rule)
+    email = escalation_email(
+        settings,
+        facts,
+        to=str(render["to"]),
+        to_name=render.get("to_name"),
+        locale=render.get("locale"),
+        message_id=message_id or None,
+    )
+    return email.eml
 
 
 def followup_email(

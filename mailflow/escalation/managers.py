@@ -11,6 +11,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from mailflow import answer_sql
+from mailflow.answer_sql import Person
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.models import Employee
@@ -38,26 +40,44 @@ def employee_by_address(session: Session, settings: Settings, address: str) -> E
     return manager
 
 
-def _own_manager(session: Session, employee: Employee | None) -> Employee | None:
+def person_by_address(session: Session, settings: Settings, address: str) -> Person:
+    """The manager with this address as a Person; one indexed lookup once they exist."""
+    email = address.strip().lower()
+    found = answer_sql.employee_by_email(session, email)
+    if found is not None:
+        return found
+    created = employee_by_address(session, settings, email)
+    assert created.id is not None
+    return Person(
+        created.id,
+        created.name,
+        created.email,
+        created.locale,
+        created.notify_email,
+        created.team,
+        created.manager_id,
+    )
+
+
+def _own_manager(session: Session, employee: Person | None) -> Person | None:
     if employee is None or employee.manager_id is None or employee.manager_id == employee.id:
         return None
-    return session.get(Employee, employee.manager_id)
+    return answer_sql.employee_by_id(session, employee.manager_id)
 
 
-def _address(settings: Settings, survey: SurveyConfig, employee: Employee | None) -> str | None:
-    team = employee.team if employee else None
+def _address(settings: Settings, survey: SurveyConfig, team: str | None) -> str | None:
     if team and team in settings.escalation.team_managers:
         return settings.escalation.team_managers[team]
     return survey.escalate_to or settings.default_manager
 
 
 def manager_for(
-    session: Session, settings: Settings, survey: SurveyConfig, employee: Employee | None
-) -> Employee | None:
-    """The manager responsible for a negative answer about `employee`'s work (None when the
-    answer rates nobody), or None if no manager is configured at all."""
+    session: Session, settings: Settings, survey: SurveyConfig, employee: Person | None
+) -> Person | None:
+    """The manager responsible for a negative answer about `employee`'s work, or None if no
+    manager is configured at all."""
     manager = _own_manager(session, employee)
     if manager is not None:
         return manager
-    address = _address(settings, survey, employee)
-    return employee_by_address(session, settings, address) if address else None
+    address = _address(settings, survey, employee.team if employee else None)
+    return person_by_address(session, settings, address) if address else None

@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from mailflow import answer_sql
 from mailflow.settings import Settings, WebhookSettings
 from storage.clock import utcnow
 from storage.engine import session_scope
@@ -104,10 +104,8 @@ def emit_many(
                         "created_at": now,
                     }
                 )
-    if rows:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        table = WebhookDelivery.__table__  # a Core statement: no ORM bookkeeping per row
-        session.connection().execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+    if rows:  # one prebuilt Core statement for all rows: no ORM bookkeeping per row
+        session.connection().execute(answer_sql.for_session(session).insert_webhook, rows)
     return len(rows)
 
 

@@ -1,10 +1,12 @@
 """Group commit: database work of concurrent requests shares one transaction.
 
-Answers arrive in bursts (a campaign goes out, clients click within minutes). Each request's
-work runs in its own savepoint, so one refusal or error rolls back only that request, and one
-COMMIT makes the whole batch durable before any of its requests is answered (accept, store,
-acknowledge). On SQLite, the single writer, batches run on the event loop; elsewhere in a
-worker thread.
+Answers arrive in bursts (a campaign goes out, clients click within minutes). A batch runs
+every request's work in one transaction and one COMMIT makes it durable before any of its
+requests is answered (accept, store, acknowledge). Work that refuses an answer returns the
+refusal rather than raising, so the common path needs no savepoints; when an item does raise
+(or the commit fails), the batch is rolled back and each item is run again alone, so the
+failure stays with its own request. On SQLite, the single writer, batches run on the event
+loop; elsewhere in a worker thread.
 """
 
 from __future__ import annotations
@@ -58,18 +60,12 @@ class WriteBatcher:
             await asyncio.sleep(0)
 
     def _commit(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> list[tuple[bool, Any]]:
-        """Each item in a savepoint, then one commit; a failed commit fails every item."""
-        outcomes: list[tuple[bool, Any]] = []
+        """(ok, value or exception) per item: together in one transaction, else one by one."""
         try:
             with session_scope(self.engine) as session:
-                for work, _ in batch:
-                    try:
-                        with session.begin_nested():
-                            value = work(session)
-                    except Exception as exc:  # handed to that request's awaiting route
-                        outcomes.append((False, exc))
-                    else:  # the savepoint was released (flushed) without error
-                        outcomes.append((True, value))
-        except Exception as exc:  # the commit itself failed: nothing of the batch is stored
-            return [(False, exc)] * len(batch)
-        return outcomes
+                values = [work(session) for work, _ in batch]
+        except Exception as exc:  # nothing of the batch is stored
+            if len(batch) == 1:
+                return [(False, exc)]
+            return [outcome for item in batch for outcome in self._commit([item])]
+        return [(True, value) for value in values]

@@ -64,7 +64,15 @@ class Pages:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # package data: no stat() of the file on every page
         )
+
+    def compile_all(self) -> int:
+        """Compile every page template now (at start-up), not inside the first requests."""
+        names = [n for n in self.env.list_templates() if n.endswith(".html")]
+        for name in names:
+            self.env.get_template(name)
+        return len(names)
 
     def html(self, name: str, *, locale: str, **context: Any) -> tuple[str, str]:
         """(html, csp nonce) of a page; for routes that build their own response."""

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from mailflow.answers import Answer, record_answer
 from mailflow.escalation import webhooks
+from mailflow.outbox.notifications import message_of
 from storage.models import Employee, Escalation, Notification, SurveyRequest, Task, WebhookDelivery
 from tests.escalation.conftest import make_request
 
@@ -29,8 +30,10 @@ def notifications(engine, kind: str | None = None) -> list[Notification]:
         return list(session.exec(query))
 
 
-def parsed(row: Notification) -> Message:
-    return email.message_from_bytes(row.payload["eml"].encode("utf-8", "surrogateescape"))
+def parsed(engine, settings, row: Notification) -> Message:
+    """The message the worker sends for `row` (escalations are rendered when sent)."""
+    with Session(engine) as session:
+        return email.message_from_bytes(message_of(session, settings, row))
 
 
 def bodies(message: Message) -> dict[str, str]:
@@ -81,7 +84,7 @@ def test_negative_form_answer_goes_to_survey_manager_with_the_full_analytics_row
     # One escalation email, in Russian, HTML and text with the same facts, link to the admin.
     [row] = notifications(engine, "escalation")
     assert row.recipient == "manager@example.com"
-    message = parsed(row)
+    message = parsed(engine, settings, row)
     assert message["Message-ID"] == row.message_id
     assert message["Content-Language"] == "ru"
     parts = bodies(message)
@@ -107,7 +110,7 @@ def test_the_employees_own_manager_comes_first(engine, settings):
     _, _, manager = escalation_of(engine)
     assert manager.email == "boss@example.com"
     [row] = notifications(engine, "escalation")
-    assert parsed(row)["Content-Language"] == "pl"  # the own manager's locale
+    assert parsed(engine, settings, row)["Content-Language"] == "pl"  # the own manager's locale
 
 
 def test_team_manager_before_the_default(engine, settings):
@@ -158,7 +161,7 @@ def test_positive_answer_escalates_nothing_and_gets_a_thank_you(engine, settings
     assert events == ["response.created"]
     [thanks] = notifications(engine)
     assert thanks.kind == "followup.thank_you" and thanks.recipient == "client-happy@example.com"
-    message = parsed(thanks)
+    message = parsed(engine, settings, thanks)
     assert "Dziękujemy za opinię!" in bodies(message)["text/plain"]
     assert message["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/u/")
 
@@ -177,7 +180,7 @@ def test_negative_answer_gets_one_apology_and_repeats_change_nothing(engine, set
     kinds = sorted(n.kind for n in notifications(engine))
     assert kinds == ["escalation", "followup.apology"]
     [apology] = notifications(engine, "followup.apology")
-    text = bodies(parsed(apology))["text/plain"]
+    text = bodies(parsed(engine, settings, apology))["text/plain"]
     assert "Руководитель разберётся сегодня же" in text  # the survey's own ru apology text
 
 
