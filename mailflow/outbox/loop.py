@@ -2,8 +2,9 @@
 
 A drainer is `drain(settings, engine, *, limit) -> int` (0 when nothing is due). The outbox's
 own drainers (survey requests, notifications, expiry) share one transport, so SMTP connections
-are reused across batches; the inbound worker and webhook deliveries join when their modules
-exist, run in a thread since they are synchronous.
+are reused across batches; the inbound worker, escalation filing and webhook deliveries join
+when their modules exist, run in a thread since they are synchronous. Order within a pass:
+inbound answers, then the escalations they opened, then the mail and webhooks those queued.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from mailflow.settings import Settings
 
 log = logging.getLogger(__name__)
 Drainer = Callable[..., int]
-OPTIONAL_DRAINERS = ("mailflow.inbound.worker", "mailflow.escalation.webhooks")
+FIRST_DRAINERS = ("mailflow.inbound.worker", "mailflow.escalation.filing")
+LAST_DRAINERS = ("mailflow.escalation.webhooks",)
 IDLE_SECONDS = 1.0
 # Survey requests stream batch after batch (no idle connections between batches) for up to
 # this many batches or seconds per pass; then the other drainers get their turn.
@@ -31,10 +33,10 @@ REQUEST_BATCHES_PER_PASS = 20
 REQUEST_SECONDS_PER_PASS = 2.0
 
 
-def optional_drainers() -> list[Drainer]:
+def optional_drainers(names: tuple[str, ...]) -> list[Drainer]:
     """`drain` of the other areas' workers, when those modules exist."""
     found: list[Drainer] = []
-    for name in OPTIONAL_DRAINERS:
+    for name in names:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -53,7 +55,8 @@ class Worker:
     def __init__(self, settings: Settings, engine: Engine, transport: Transport | None = None):
         self.settings, self.engine = settings, engine
         self.outbox = Outbox.open(settings, engine, transport)
-        self.foreign = optional_drainers()
+        self.first = optional_drainers(FIRST_DRAINERS)
+        self.last = optional_drainers(LAST_DRAINERS)
 
     def steps(self) -> list[Callable[[int], Awaitable[int]]]:
         outbox, settings, engine = self.outbox, self.settings, self.engine
@@ -75,7 +78,13 @@ class Worker:
 
             return run
 
-        return [requests, notifications, expiry, *(threaded(d) for d in self.foreign)]
+        return [
+            *(threaded(d) for d in self.first),
+            requests,
+            notifications,
+            expiry,
+            *(threaded(d) for d in self.last),
+        ]
 
     async def one_pass(self) -> int:
         limit = self.settings.outbound.batch_size

@@ -15,6 +15,7 @@ from mailflow.answers import (
     RequestNotAnswerable,
     record_answer,
 )
+from mailflow.escalation.filing import file_pending
 from storage.clock import utcnow
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -99,6 +100,7 @@ def test_answer_files_response_analytics_and_ticket_comment(engine, example_sett
 
 def test_negative_form_answer_escalates_once(engine, example_settings):
     request = make_request(engine, "service_quality")
+    filed = []
     for _ in range(2):
         with Session(engine) as session:
             req = session.get(SurveyRequest, request.id)
@@ -111,6 +113,8 @@ def test_negative_form_answer_escalates_once(engine, example_settings):
             )
             session.commit()
             assert recorded.negative
+        filed.append(file_pending(example_settings, engine))  # the worker, after each
+    assert filed == [1, 0]  # the repeat opened no second escalation
     with Session(engine) as session:
         escalation = session.exec(select(Escalation)).one()
         subtask = session.get(Task, escalation.subtask_id)

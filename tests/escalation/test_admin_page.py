@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from mailflow.answers import Answer, record_answer
 from mailflow.database import open_engine
+from mailflow.escalation.filing import file_pending
 from mailflow.settings import load_settings
 from storage.models import Comment, Escalation, SurveyRequest, Task
 from tests.escalation.conftest import escalation_config, make_request
@@ -39,7 +40,8 @@ def _negative(settings, engine, tag: str, comment: str) -> int:
             session, settings, request, Answer(score=1, comment=comment), "link"
         )
         session.commit()
-        return recorded.response.id
+    file_pending(settings, engine)  # what the worker does moments later
+    return recorded.response.id
 
 
 def test_list_detail_and_resolve_with_a_note(site):

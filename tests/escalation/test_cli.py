@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from mailflow.answers import Answer, record_answer
 from mailflow.cli import app
+from mailflow.escalation.filing import file_pending
 from storage.models import Comment, Employee, Notification, SurveyRequest
 from tests.escalation.conftest import make_request
 
@@ -28,6 +29,7 @@ def _negative(engine, settings, tag: str) -> None:
         request = session.get(SurveyRequest, made.request_id)
         record_answer(session, settings, request, Answer(score=1, comment=f"bad {tag}"), "link")
         session.commit()
+    file_pending(settings, engine)
 
 
 def _lines(result) -> list[dict]:

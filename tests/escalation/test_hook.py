@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from mailflow.answers import Answer, record_answer
 from mailflow.escalation import webhooks
+from mailflow.escalation.filing import file_pending
 from mailflow.outbox.notifications import message_of
 from storage.models import Employee, Escalation, Notification, SurveyRequest, Task, WebhookDelivery
 from tests.escalation.conftest import make_request
@@ -19,7 +20,8 @@ def answer(engine, settings, request_id: int, reply: Answer, source: str = "link
         request = session.get(SurveyRequest, request_id)
         recorded = record_answer(session, settings, request, reply, source)
         session.commit()
-        return recorded
+    file_pending(settings, engine)  # what the worker does moments later
+    return recorded
 
 
 def notifications(engine, kind: str | None = None) -> list[Notification]:
