@@ -19,6 +19,7 @@ from sqlmodel import Session, delete, select
 
 from mailflow import answer_sql
 from mailflow.answer_sql import People
+from mailflow.i18n import ui
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import as_utc, utcnow
@@ -153,9 +154,13 @@ def _analytics_fields(response: Response, people: People) -> dict[str, str | Non
     return fields
 
 
-def _comment_body(survey: SurveyConfig, response: Response) -> str:
-    locale = "en"
-    lines = [f"Survey “{survey.key}” answered via {response.source}."]
+def _comment_body(settings: Settings, survey: SurveyConfig, response: Response) -> str:
+    """The ticket comment, in the staff's language (the default locale), not the client's."""
+    locale = settings.default_locale
+    words = ui(locale)
+    texts = survey.texts.get(locale)
+    title = texts.title if texts else survey.key
+    lines = [words["comment_answered"].format(survey=title, source=response.source)]
     if survey.type == "form":
         for question in survey.questions:
             option = response.answers.get(question.key)
@@ -163,18 +168,21 @@ def _comment_body(survey: SurveyConfig, response: Response) -> str:
                 label = question.options[option].get(locale, option)
                 lines.append(f"{question.text.get(locale, question.key)} {label}")
     elif response.score is not None:
-        shown = response.answers.get(survey.type, response.score)
-        scale = survey.kind.scale
-        lines.append(f"Rating: {shown} ({survey.type.upper()} {scale[0]}–{scale[-1]})")
+        key = str(response.answers.get(survey.type, response.score))
+        label = survey.labels(locale).get(key)
+        shown = f"{key} — {label}" if label and survey.type != "thumbs" else (label or key)
+        scale = f"{survey.type.upper()} {survey.kind.scale[0]}–{survey.kind.scale[-1]}"
+        lines.append(words["comment_rating"].format(shown=shown, scale=scale))
     if response.comment:
-        lines.append(f"Comment: {response.comment}")
+        lines.append(words["comment_comment"].format(comment=response.comment))
     if response.negative:
-        lines.append("Negative answer: escalated.")
+        lines.append(words["comment_negative"])
     return "\n".join(lines)
 
 
 def _file(
     session: Session,
+    settings: Settings,
     survey: SurveyConfig,
     request: SurveyRequest,
     response: Response,
@@ -205,7 +213,7 @@ def _file(
     answer_sql.execute(session, sql.insert_analytics, rows)
     if request.ticket_id is None:
         return
-    body = _comment_body(survey, response)
+    body = _comment_body(settings, survey, response)
     if replaced:
         session.execute(
             update(Comment)
@@ -302,7 +310,7 @@ def record_answer(
         response = existing
     _mark_answered(session, request, now)
     people = answer_sql.people_of(session, request.id)
-    _file(session, survey, request, response, people, replaced=existing is not None)
+    _file(session, settings, survey, request, response, people, replaced=existing is not None)
     from mailflow.escalation.hook import on_answer
 
     on_answer(session, settings, survey, request, response, people)

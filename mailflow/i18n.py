@@ -17,6 +17,10 @@ UI: dict[str, dict[str, str]] = {
         "unsubscribe": "Unsubscribe",
         "subject": "{title}",
         "footer": "You receive this email because we recently helped you.",
+        "comment_answered": "Survey “{survey}” answered via {source}.",
+        "comment_rating": "Rating: {shown} ({scale})",
+        "comment_comment": "Comment: {comment}",
+        "comment_negative": "Negative answer: escalated to a manager.",
     },
     "ru": {
         "greeting": "Здравствуйте!",
@@ -27,6 +31,10 @@ UI: dict[str, dict[str, str]] = {
         "unsubscribe": "Отписаться",
         "subject": "{title}",
         "footer": "Вы получили это письмо, потому что недавно обращались к нам.",
+        "comment_answered": "Ответ на опрос «{survey}» получен ({source}).",
+        "comment_rating": "Оценка: {shown} ({scale})",
+        "comment_comment": "Комментарий: {comment}",
+        "comment_negative": "Негативный ответ: передан руководителю.",
     },
     "pl": {
         "greeting": "Dzień dobry!",
@@ -37,6 +45,10 @@ UI: dict[str, dict[str, str]] = {
         "unsubscribe": "Wypisz się",
         "subject": "{title}",
         "footer": "Otrzymujesz tę wiadomość, ponieważ niedawno Ci pomagaliśmy.",
+        "comment_answered": "Odpowiedź na ankietę „{survey}” ({source}).",
+        "comment_rating": "Ocena: {shown} ({scale})",
+        "comment_comment": "Komentarz: {comment}",
+        "comment_negative": "Negatywna odpowiedź: przekazano kierownikowi.",
     },
 }
 

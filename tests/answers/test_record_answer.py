@@ -98,6 +98,25 @@ def test_answer_files_response_analytics_and_ticket_comment(engine, example_sett
         assert session.exec(select(Escalation)).all() == []
 
 
+def test_ticket_comment_speaks_the_staffs_language(engine, example_settings):
+    """Staff read the ticket in the default locale, whatever language the client answered in."""
+    staff_in_polish = example_settings.model_copy(update={"default_locale": "pl"})
+    request = make_request(engine, "csat")
+    with Session(engine) as session:
+        loaded = session.get(SurveyRequest, request.id)
+        record_answer(
+            session, staff_in_polish, loaded, Answer(score=2, comment="Za długo"), "reply"
+        )
+        session.commit()
+    with Session(engine) as session:
+        body = session.exec(select(Comment)).one().body
+    survey = example_settings.survey("csat")
+    assert survey.texts["pl"].title in body and "(reply)" in body
+    assert f"Ocena: 2 — {survey.labels('pl')['2']}" in body
+    assert "Komentarz: Za długo" in body and "Negatywna odpowiedź" in body
+    assert "Rating" not in body and "Comment" not in body
+
+
 def test_negative_form_answer_escalates_once(engine, example_settings):
     request = make_request(engine, "service_quality")
     filed = []
