@@ -28,6 +28,7 @@ import amp_forms
 import email_templates
 from mailflow.i18n import ui
 from mailflow.mime import PartTemplate, multipart_alternative
+from mailflow.scale import form_questions, scale_options
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from mailflow.tokens import Purpose, Signer, signer_for
@@ -38,7 +39,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # Configured braces travel through the first pass as private-use characters and come back as
 # braces in the static text, so a configured "{{token}}" never becomes a placeholder.
 _OPEN, _CLOSE = "\ue000", "\ue001"
-RED, AMBER, GREEN = "#dc2626", "#d97706", "#16a34a"
 # What differs per recipient; everything else is fixed per survey and locale.
 PLACEHOLDERS = (
     "greeting",
@@ -151,36 +151,9 @@ class Renderer:
 
     def _static_context(self, survey: SurveyConfig, locale: str) -> dict[str, Any]:
         """Everything that is the same for every recipient of this survey in this locale."""
-        kind = survey.kind
-        labels = survey.labels(locale)
-        passive = (kind.negative_at_most or 0) + (2 if kind.name == "nps" else 1)
-        options = []
-        for answer in kind.scale:
-            score = kind.score_of(answer)
-            if kind.name == "thumbs":
-                colour = GREEN if answer == "good" else RED
-            elif score is not None and score <= (kind.negative_at_most or -1):
-                colour = RED
-            elif score is not None and score <= passive:
-                colour = AMBER
-            else:
-                colour = GREEN
-            options.append(
-                {
-                    "key": answer,
-                    "label": labels.get(answer, ""),
-                    "colour": colour,
-                    "emoji": kind.emoji.get(answer, ""),
-                }
-            )
-        questions = [
-            {
-                "key": q.key,
-                "text": q.text.get(locale, ""),
-                "options": [{"key": k, "label": v.get(locale, k)} for k, v in q.options.items()],
-            }
-            for q in survey.questions
-        ]
+        kind, labels = survey.kind, survey.labels(locale)
+        options = scale_options(survey, locale)
+        questions = form_questions(survey, locale)
         base_url = self.settings.web.base_url.rstrip("/")
         return {
             "locale": locale,

@@ -23,7 +23,6 @@ from storage.models import Response, SurveyRequest
 
 # Requests in these states were never delivered: their tokens are not honoured.
 UNDELIVERED = ("scheduled", "sending", "suppressed", "failed")
-RED, AMBER, GREEN = "#dc2626", "#d97706", "#16a34a"
 
 
 @dataclass
@@ -114,45 +113,6 @@ def answer_from(survey: SurveyConfig, chosen: Mapping[str, str], comment: str | 
     if survey.type == "form":
         return Answer(None, dict(chosen), comment)
     return Answer(None, {"a": chosen["a"]} if "a" in chosen else {}, comment)
-
-
-def scale_options(survey: SurveyConfig, locale: str) -> list[dict[str, str]]:
-    """The scale's answers with label, emoji and colour, as the email shows them."""
-    kind = survey.kind
-    labels = survey.labels(locale)
-    passive = (kind.negative_at_most or 0) + (2 if kind.name == "nps" else 1)
-    options = []
-    for key in kind.scale:
-        score = kind.score_of(key)
-        if kind.name == "thumbs":
-            colour = GREEN if key == "good" else RED
-        elif score is not None and score <= (kind.negative_at_most or -1):
-            colour = RED
-        elif score is not None and score <= passive:
-            colour = AMBER
-        else:
-            colour = GREEN
-        options.append(
-            {
-                "key": key,
-                "label": labels.get(key, ""),
-                "emoji": kind.emoji.get(key, ""),
-                "colour": colour,
-            }
-        )
-    return options
-
-
-def form_questions(survey: SurveyConfig, locale: str) -> list[dict[str, object]]:
-    """A form survey's questions with their options' labels in `locale`."""
-    return [
-        {
-            "key": q.key,
-            "text": q.text.get(locale, q.key),
-            "options": [{"key": k, "label": v.get(locale, k)} for k, v in q.options.items()],
-        }
-        for q in survey.questions
-    ]
 
 
 def summary(survey: SurveyConfig, locale: str, chosen: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -27,17 +27,16 @@ from mailflow.answers import (
     record_answer,
 )
 from mailflow.i18n import ui
+from mailflow.scale import form_questions, scale_options
 from mailflow.tokens import Purpose
 from mailflow.web.answering import (
     Loaded,
     answer_from,
-    form_questions,
     is_complete,
     is_expired,
     is_final,
     load,
     outcome_texts,
-    scale_options,
     selection,
     selection_of,
     summary,
