@@ -45,8 +45,10 @@ def match_question(label: str, survey: SurveySpec) -> QuestionSpec | None:
             if name == wanted:
                 return question
             shorter, longer = sorted((name, wanted), key=len)
-            if loose is None and len(shorter) >= _MIN_CONTAINED and (
-                longer.startswith(shorter) or shorter in longer
+            if (
+                loose is None
+                and len(shorter) >= _MIN_CONTAINED
+                and (longer.startswith(shorter) or shorter in longer)
             ):
                 loose = question
     return loose
@@ -65,16 +67,39 @@ def match_option(value: str, question: QuestionSpec) -> str | None:
     return None
 
 
+def _by_value(value: str, survey: SurveySpec, answered: dict[str, str]) -> tuple[str, str] | None:
+    """(question, option) when `value` is an option of exactly one unanswered question: a reply
+    that says "Скорость: медленно" or just "slow, bad" names no question the survey knows."""
+    hits = [
+        (question.key, option)
+        for question in survey.questions
+        if question.options and question.key not in answered
+        for option in [match_option(value, question)]
+        if option is not None
+    ]
+    return hits[0] if len(hits) == 1 else None
+
+
 def map_fields(fields: list[tuple[str, str]], survey: SurveySpec) -> dict[str, str]:
-    """Question key -> option key for every field that names a question and an option."""
+    """Question key -> option key for every field that names a question and an option; then
+    fields whose label names no question, by a value only one question offers."""
     answers: dict[str, str] = {}
+    unmatched: list[str] = []
     for label, value in fields:
-        question = match_question(label, survey)
-        if question is None or question.key in answers:
+        question = match_question(label, survey) if label else None
+        if question is None:
+            if not is_comment_label(label):
+                unmatched.append(value)
+            continue
+        if question.key in answers:
             continue
         option = match_option(value, question) if question.options else value.strip() or None
         if option is not None:
             answers[question.key] = option
+    for value in unmatched:
+        found = _by_value(value, survey, answers)
+        if found is not None:
+            answers[found[0]] = found[1]
     return answers
 
 

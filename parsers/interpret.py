@@ -63,16 +63,42 @@ def _scale_from_fields(
     return first
 
 
+_PART_SPLIT = re.compile(r"\s*(?:[,;/|?!]|\.\s|\.$|\s-\s|\s–\s|^\s*\d[.)]\s*)\s*")
+
+
+def _bare_parts(text: str) -> list[str]:
+    """Short pieces of lines without a "Label:", as a reply answers a form: "slow, bad",
+    "1) Медленно 2) Плохо" reads as two pieces each."""
+    parts: list[str] = []
+    for line in text.split("\n"):
+        if ":" in line or len(line) > 120:
+            continue
+        line = re.sub(r"(?:^|\s)\d[.)]\s*", ",", line)
+        parts.extend(p.strip() for p in _PART_SPLIT.split(line) if p.strip())
+    return parts
+
+
+def _answers_only(line: str, survey: SurveySpec) -> bool:
+    """A line made only of option labels ("slow, bad"): an answer, not part of the comment."""
+    parts = _bare_parts(line)
+    return bool(parts) and all(
+        any(form_answers.match_option(part, q) for q in survey.questions if q.options)
+        for part in parts
+    )
+
+
 def _form_survey(msg: ParsedMessage, survey: SurveySpec) -> Interpretation:
     if msg.kind in FORM_KINDS:
         fields = msg.form_fields
         comment = form_answers.comment_field(fields)
     else:
         fields = forms.text_fields(msg.visible_text)
-        used = {label for label, _ in fields}
+        fields += [("", part) for part in _bare_parts(msg.visible_text)]
+        used = {label for label, _ in fields if label}
         rest = [
             line for line in msg.visible_text.split("\n")
             if not any(line.strip().startswith(label) for label in used)
+            and not _answers_only(line, survey)
         ]  # fmt: skip
         comment = form_answers.comment_field(fields) or comment_without("\n".join(rest), ())
     mapped = form_answers.map_fields(fields, survey)
@@ -88,6 +114,9 @@ def _scale_survey(msg: ParsedMessage, survey: SurveySpec | None) -> Interpretati
     else:
         result = scores.read_score(msg.visible_text, survey)
         comment = comment_without(msg.visible_text, result.spans)
+        if comment and (result.in_words or scores.has_correction(msg.visible_text)):
+            # "Excellent service!", "not 5, more like 3": only the whole text says it
+            comment = comment_without(msg.visible_text, ())
     return Interpretation(result.score, comment, _answers_for(survey, result.score), result.error)
 
 

@@ -52,6 +52,14 @@ _SIGNOFF = re.compile(
     r"pozdrowienia)\s*[,.!]?\s*$",
     re.I,
 )
+# "Thanks," / "Спасибо," / "Dzięki," closing the message: a sign-off only when a short name
+# (or nothing) follows it to the end; "Thanks, great job!" stays the client's words.
+_THANKS = re.compile(
+    r"^\s*(?:thanks|thank you|many thanks|thanks again|thx|best|all the best|"
+    r"спасибо|благодарю|заранее спасибо|dziękuję|dzięki|pozdr\.?)\s*[,.!]?\s*$",
+    re.I,
+)
+_NAME_LINE = re.compile(r"^\s*[^\W\d_][\w.'’ -]{0,60}$")
 _OPENER = re.compile(
     r"^(?:on|w dniu|dnia|в|am|le|\d|[a-zа-яё]{2,4}\.?,)", re.I
 )
@@ -130,11 +138,21 @@ def strip_quotes(text: str) -> str:
     return "\n".join(own)
 
 
+def _closing_thanks(lines: list[str], i: int) -> bool:
+    """Line i thanks and only a name of at most four words (or nothing) follows it."""
+    if not _THANKS.match(lines[i]):
+        return False
+    rest = [line for line in lines[i + 1 :] if line.strip()]
+    return len(rest) <= 2 and all(
+        _NAME_LINE.match(line) and len(line.split()) <= 4 for line in rest
+    )
+
+
 def strip_signature(text: str) -> str:
     """Cut at the signature delimiter, a device footer or a sign-off line."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
-        if _SIGNATURE.match(line) or _SIGNOFF.match(line):
+        if _SIGNATURE.match(line) or _SIGNOFF.match(line) or (i and _closing_thanks(lines, i)):
             return "\n".join(lines[:i])
     return text
 

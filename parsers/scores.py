@@ -32,6 +32,7 @@ class ScoreResult:
     score: int | None
     error: str | None
     spans: tuple[tuple[int, int], ...] = ()
+    in_words: bool = False  # said in words ("excellent service"), not written as a number
 
 
 _NOISE = re.compile(
@@ -46,6 +47,12 @@ _NOISE = re.compile(
     r"дн\w*|день|час\w*|минут\w*|мин\b|недел\w*|месяц\w*|лет|год\w*|раз\w*|"
     r"dni|dzień|godzin\w*|minut\w*|tygodni\w*|miesi\w*|lat\b|razy)"
     r"|\b\d{3,}\b",  # long numbers are ids, years, amounts
+    re.I,
+)
+# "not 5", "nie 5", "не 5", "not a 10", "не на 5", "nie na 10/10": a number taken back.
+_NEGATED = re.compile(
+    r"(?<![\w])(?:not|never|nie|не|ни)\s+(?:a\s+|an\s+|на\s+|na\s+)?"
+    r"(\d{1,2})(?:\s*(?:/|из|out of|na|z)\s*\d{1,2})?(?![\w/]|[.,]\d)",
     re.I,
 )
 _KEYCAP = re.compile("([0-9])\ufe0f?\u20e3|\U0001f51f")
@@ -134,6 +141,22 @@ class DecimalScore(ScoreRule):
         return found, text
 
 
+def has_correction(text: str) -> bool:
+    """Whether the text takes a number back ("not 5, more like 3"): its words then only make
+    sense whole, so the comment keeps them all."""
+    return bool(_NEGATED.search(text))
+
+
+class Negated(ScoreRule):
+    """"not 5, more like 3", "8, not 10", "nie 5 tylko 3", "не 5, а 3": the number after a
+    negation is taken back, so it is masked and never a candidate."""
+
+    name = "negated"
+
+    def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
+        return [], _NEGATED.sub(lambda m: " " * len(m.group(0)), text)
+
+
 class Noise(ScoreRule):
     """Dates, times, ticket and phone numbers, amounts and durations: never scores."""
 
@@ -172,7 +195,14 @@ class WordScore(ScoreRule):
         return found, text
 
 
-NUMERIC_RULES: tuple[ScoreRule, ...] = (Keycaps(), Stars(), OutOf(), Noise(), DecimalScore())
+NUMERIC_RULES: tuple[ScoreRule, ...] = (
+    Negated(),
+    Keycaps(),
+    Stars(),
+    OutOf(),
+    Noise(),
+    DecimalScore(),
+)
 NUMBER_RULE = BareNumber()
 WORD_RULE = WordScore()
 
@@ -213,4 +243,4 @@ def read_score(text: str, survey: SurveySpec | None) -> ScoreResult:
     low, high = scale_range(survey)
     if not low <= values[0] <= high:
         return ScoreResult(None, f"out_of_scale: {values[0]}", spans)
-    return ScoreResult(values[0], None, spans)
+    return ScoreResult(values[0], None, spans, all(c.rule == "words" for c in found))

@@ -20,7 +20,7 @@ CSAT_WORDS: dict[int, tuple[str, ...]] = {
     ),
     4: (
         "good", "хорошо", "хороший", "хорошая", "неплохо", "dobrze", "dobry", "dobra",
-        "nieźle", "niezle",
+        "nieźle", "niezle", "не плохо", "nie źle", "nie zle",
     ),
     3: (
         "ok", "okay", "average", "so-so", "so so", "not bad", "mediocre", "нормально",
@@ -50,6 +50,15 @@ THUMBS_FIRST_WORDS: dict[int, tuple[str, ...]] = {
     1: ("yes", "yep", "да", "ага", "tak"),
     0: ("no", "nope", "нет", "nie"),
 }
+# A negation right before a score word turns it around: "not good", "не очень хорошо",
+# "niezbyt dobrze" are poor; "not terrible" is middling. Fixed phrases ("not bad", "не плохо",
+# "nie źle") are listed in the tables and win, being longer.
+_NEGATION = re.compile(
+    r"(?:(?<!\w)(?:not(?: very| so| really| that)?|never|hardly|не(?: очень| слишком| особо)?|"
+    r"nie(?: bardzo| za bardzo)?|niezbyt|wcale nie|ни разу не)\s+)$",
+    re.I,
+)
+_NEGATED_CSAT = {5: 2, 4: 2, 3: 2, 2: 3, 1: 3}
 _SIGN_ONLY = re.compile(r"^\s*([+-])1?\s*[.!]*\s*$")
 _EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$")
 _SKIN = "\U0001f3fb-\U0001f3ff"
@@ -62,14 +71,24 @@ def _pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I)
 
 
-def _find(text: str, table: dict[int, tuple[str, ...]]) -> list[tuple[int, int, int]]:
+def _find(
+    text: str, table: dict[int, tuple[str, ...]], negated: dict[int, int]
+) -> list[tuple[int, int, int]]:
+    """Every phrase of `table` in `text`; one after a negation counts as `negated[value]`
+    and its span takes the negation with it."""
     lookup = {p.lower(): v for v, phrases in table.items() for p in phrases}
     pattern = _pattern(tuple(lookup))
     found = []
     for m in pattern.finditer(text):
         key = " ".join(m.group(0).lower().split())
-        if key in lookup:
-            found.append((lookup[key], m.start(), m.end()))
+        if key not in lookup:
+            continue
+        value, start = lookup[key], m.start()
+        negation = _NEGATION.search(text[max(0, start - 30) : start])
+        if negation:
+            value = negated.get(value, value)
+            start -= len(negation.group(0))
+        found.append((value, start, m.end()))
     return found
 
 
@@ -134,7 +153,7 @@ def find_words(text: str, survey: SurveySpec | None) -> list[tuple[int, int, int
     if found:
         return found
     if survey.type == "thumbs":
-        return _emoji(text) + _first_word(text) + _find(text, THUMBS_WORDS)
+        return _emoji(text) + _first_word(text) + _find(text, THUMBS_WORDS, {1: 0, 0: 1})
     if survey.type == "csat":
-        return _find(text, CSAT_WORDS)
+        return _find(text, CSAT_WORDS, _NEGATED_CSAT)
     return []

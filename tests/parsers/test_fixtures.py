@@ -61,6 +61,15 @@ REPLIES = {
     "mailru_ru_mobile_10": ("nps", 10, "ru", "10", "Mail.ru", None),
     "android_en_outlook_for_android_9": ("nps", 9, "en", "9", "Outlook", None),
     "android_ru_galaxy_8": ("nps", 8, "ru", "нормально", "Galaxy", None),
+    # A number taken back is not a candidate; a negated word turns around.
+    "gmail_en_not_5_more_like_3": ("csat", 3, "en", "more like 3", "wrote", None),
+    "outlook_en_8_not_10_signoff_thanks": ("nps", 8, "en", "not 10", "John", None),
+    "thunderbird_pl_nie_5_tylko_3": ("csat", 3, "pl", "tylko 3", "pisze", None),
+    "mailru_ru_ne_5_a_3": ("csat", 3, "ru", "а 3", "Понедельник", None),
+    "yandex_ru_ne_ochen_horosho": ("csat", 2, "ru", "Не очень хорошо", "Яндекс", None),
+    "gmail_pl_niezbyt_dobrze": ("csat", 2, "pl", "Niezbyt dobrze", "napisał", None),
+    "apple_mail_en_thumbs_not_good": ("thumbs", 0, "en", "Not good", "wrote", None),
+    "gmail_ru_ne_ploho_spasibo_signoff": ("csat", 4, "ru", "Не плохо", "Иван", None),
 }
 
 
@@ -84,16 +93,39 @@ def test_reply_fixture(name: str) -> None:
     assert result["request_token"] and len(result["request_token"]) == 32
 
 
-def test_every_reply_fixture_is_in_the_table() -> None:
+# Replies to the two-question form: labels in the client's words, bare option labels, or
+# "question? answer" lines; the rest is the comment.
+FORM_REPLIES = {
+    "gmail_ru_form_reply_lines": ({"speed": "slow", "work": "bad"}, "Никто не ответил вовремя"),
+    "outlook_ru_form_reply_translated": ({"speed": "slow", "work": "bad"}, "Никто не перезвонил"),
+    "thunderbird_pl_form_reply_values_only": (
+        {"speed": "slow", "work": "very_bad"}, "Nikt nie oddzwonił"),
+    "gmail_en_form_reply_question_answer": ({"speed": "fast", "work": "excellent"}, None),
+}  # fmt: skip
+
+
+def test_every_reply_fixture_is_in_a_table() -> None:
     names = {n.split("/")[1].removesuffix(".eml") for n in all_fixtures("replies")}
-    assert names - set(REPLIES) == {"gmail_ru_form_reply_lines"}
+    assert names == set(REPLIES) | set(FORM_REPLIES)
 
 
-def test_reply_lines_answer_a_form_survey() -> None:
-    result = parse(load("replies/gmail_ru_form_reply_lines.eml"), SURVEYS["service_quality"])
-    assert result["answers"] == {"speed": "slow", "work": "bad"}
-    assert result["comment"] == "Никто не ответил вовремя"
-    assert result["error"] is None
+@pytest.mark.parametrize("name", sorted(FORM_REPLIES))
+def test_reply_answers_a_form_survey(name: str) -> None:
+    answers, comment = FORM_REPLIES[name]
+    result = parse(load(f"replies/{name}.eml"), SURVEYS["service_quality"])
+    assert result["answers"] == answers and result["error"] is None
+    if comment is not None:
+        assert result["comment"] == comment
+
+
+def test_comment_keeps_words_that_carry_the_score() -> None:
+    """A score said in words, or corrected, is only understood whole; a signature never is."""
+    words = parse(load("replies/gmail_en_csat_excellent.eml"), SURVEYS["csat"])
+    assert words["comment"] == "Excellent service"
+    corrected = parse(load("replies/gmail_en_not_5_more_like_3.eml"), SURVEYS["csat"])
+    assert corrected["comment"].startswith("Not 5, more like 3")
+    signed = parse(load("replies/outlook_en_8_not_10_signoff_thanks.eml"), SURVEYS["nps"])
+    assert "Thanks" not in signed["visible_text"] and "John" not in (signed["comment"] or "")
 
 
 SPEED, WORK = "speed", "work"
