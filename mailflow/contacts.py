@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from storage.clock import utcnow
 from storage.models import Contact, Employee, SurveyRequest, Task
 
 
@@ -165,3 +166,25 @@ def merge_contacts(session: Session, keep_ref: str, drop_ref: str) -> tuple[Cont
     keep.external_id = external_id
     session.add(keep)
     return keep, moved_requests or 0, moved_tasks or 0
+
+
+UNSUBSCRIBED_REASON = "contact unsubscribed"  # the words the send-time check stores too
+
+
+def unsubscribe(session: Session, contact: Contact) -> bool:
+    """Mark the contact unsubscribed and suppress their surveys not yet sent, so `mailflow
+    requests --state suppressed` shows them at once; False when they were already (the first
+    time is kept). A request already being sent is left to the send-time check."""
+    if contact.unsubscribed_at is not None:
+        return False
+    contact.unsubscribed_at = utcnow()
+    session.add(contact)
+    session.execute(
+        update(SurveyRequest)
+        .where(
+            col(SurveyRequest.contact_id) == contact.id,
+            col(SurveyRequest.state) == "scheduled",
+        )
+        .values(state="suppressed", reason=UNSUBSCRIBED_REASON)
+    )
+    return True

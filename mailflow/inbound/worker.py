@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from mailflow.answers import Answer, AnswerRefused, record_answer
+from mailflow.contacts import unsubscribe
 from mailflow.inbound import quarantine as q
 from mailflow.inbound.matching import (
     by_message_ids,
@@ -199,9 +200,8 @@ def handle_unsubscribe(session: Session, request_id: int, msg: ParsedMessage) ->
     if request is None:
         raise q.UnknownRequest(f"request {request_id} does not exist")
     contact = session.get(Contact, request.contact_id)
-    if contact is not None and contact.unsubscribed_at is None:
-        contact.unsubscribed_at = utcnow()
-        session.add(contact)
+    if contact is not None:
+        unsubscribe(session, contact)
     return Outcome("parsed", "unsubscribe", msg.kind, request.id)
 
 

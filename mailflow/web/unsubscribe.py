@@ -13,12 +13,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlmodel import Session
 
+from mailflow.contacts import unsubscribe as unsubscribe_and_suppress
 from mailflow.tokens import Purpose, TokenError
 from mailflow.web.context import WebContext, web
 from mailflow.web.csrf import check_form_field, form_field
 from mailflow.web.errors import CsrfFailed, NotFound
 from mailflow.web.guards import limit_posts
-from storage.clock import utcnow
 from storage.models import Contact, SurveyRequest
 
 router = APIRouter(include_in_schema=False)
@@ -41,12 +41,9 @@ def _contact(session: Session, ctx: WebContext, token: str) -> tuple[Contact, st
 
 
 def unsubscribe_contact(session: Session, contact: Contact) -> bool:
-    """Mark the contact unsubscribed; False when it already was (the first time is kept)."""
-    if contact.unsubscribed_at is not None:
-        return False
-    contact.unsubscribed_at = utcnow()
-    session.add(contact)
-    return True
+    """Mark the contact unsubscribed (and their unsent surveys suppressed); False when it
+    already was (the first time is kept)."""
+    return unsubscribe_and_suppress(session, contact)
 
 
 def _page(ctx: WebContext, token: str, locale: str, done: bool) -> HTMLResponse:

@@ -68,3 +68,26 @@ def test_other_tokens_cannot_unsubscribe(client, site):
     assert client.get(f"/u/{link}").status_code == 404
     assert client.post("/u/not-a-token", data=ONE_CLICK).status_code == 404
     assert unsubscribed_at(site, request_id) is None
+
+
+def test_unsubscribing_suppresses_the_contacts_unsent_surveys(client, site):
+    """A survey still waiting for its delay shows as suppressed at once, with its reason."""
+    request_id = site.request("csat")
+    with session_scope(site.engine) as session:
+        sent = session.get(SurveyRequest, request_id)
+        waiting = SurveyRequest(
+            survey_key="nps",
+            dedupe_key="nps:later",
+            contact_id=sent.contact_id,
+            state="scheduled",
+            due_at=sent.sent_at + timedelta(days=2),
+        )
+        session.add(waiting)
+        session.flush()
+        waiting_id = waiting.id
+    token = site.token(request_id, Purpose.UNSUBSCRIBE)
+    assert client.post(f"/u/{token}", data=ONE_CLICK).status_code == 200
+    with session_scope(site.engine) as session:
+        waiting = session.get(SurveyRequest, waiting_id)
+        assert (waiting.state, waiting.reason) == ("suppressed", "contact unsubscribed")
+        assert session.get(SurveyRequest, request_id).state == "sent"  # history stays
