@@ -32,7 +32,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     engine.dispose()
 
 
-def _negative(settings, engine, tag: str, comment: str) -> int:
+def _negative(settings, engine, tag: str, comment: str, *, filed: bool = True) -> int:
     made = make_request(engine, "csat", tag=tag)
     with Session(engine) as session:
         request = session.get(SurveyRequest, made.request_id)
@@ -40,7 +40,8 @@ def _negative(settings, engine, tag: str, comment: str) -> int:
             session, settings, request, Answer(score=1, comment=comment), "link"
         )
         session.commit()
-    file_pending(settings, engine)  # what the worker does moments later
+    if filed:
+        file_pending(settings, engine)  # what the worker does moments later
     return recorded.response.id
 
 
@@ -93,3 +94,19 @@ def _walk_through(client: httpx.Client, engine, response_id: int) -> None:
     assert f'id="escalation-{escalation_id}"' not in open_page
     assert f'id="escalation-{escalation_id}"' in resolved_page
     assert client.get("/admin/escalations/99999").status_code == 404
+
+
+def test_an_escalation_not_yet_filed_shows_and_can_be_resolved(site):
+    """Between the answer and the worker's filing, managers already see it and may close it."""
+    settings, engine, url = site
+    response_id = _negative(settings, engine, "early", "Printer still broken", filed=False)
+    with closing(signed_in(engine, url, locale="en")) as client:
+        listing = client.get("/admin/escalations")
+        assert listing.status_code == 200 and "Printer still broken" in listing.text
+        jump = client.get(f"/admin/escalations/response/{response_id}")
+        detail = client.get(jump.headers["location"])
+        assert detail.status_code == 200 and "Printer still broken" in detail.text
+        action = jump.headers["location"] + "/resolve"
+        done = client.post(action, data={"csrf": csrf_of(detail.text), "note": "Replaced it"})
+        assert done.status_code == 303
+    assert file_pending(settings, engine) == 0  # resolved before filing: nothing to file
