@@ -190,6 +190,9 @@ class InboundMessage(SQLModel, table=True):
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     via: str = Field(max_length=10)  # smtp | imap | file
     mailbox: str | None = None
+    # Where the IMAP poller left it in that mailbox (processed or failed folder), so mail the
+    # worker later quarantines can follow to the failed folder.
+    imap_folder: str | None = Field(default=None, max_length=200)
     envelope_from: str | None = None
     envelope_to: str | None = None
     status: str = Field(default="received", max_length=20)

@@ -5,8 +5,9 @@ means every UID is new again, so `last_uid` is reset), fetch what is new, store 
 (idempotent: a message fetched twice is stored once), commit, and only THEN move the messages
 to the processed folder (MOVE when advertised, else COPY + \\Deleted + EXPUNGE). A message that
 was stored but not moved (the connection dropped) is simply moved on the next round. Oversized
-messages go to the failed folder. IDLE is used when the server has it, polling otherwise;
-errors reconnect with exponential backoff. Runs in its own thread: imapclient is blocking.
+messages go to the failed folder, and so does mail the worker quarantines later. IDLE is used
+when the server has it, polling otherwise; errors reconnect with exponential backoff. Runs in
+its own thread: imapclient is blocking.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imapclient import IMAPClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mailflow.inbound.store import store_raw
 from mailflow.settings import ImapMailbox, Settings
 from storage.clock import utcnow
-from storage.models import ImapState
+from storage.models import ImapState, InboundMessage
 
 log = logging.getLogger(__name__)
 FETCH_BATCH = 25
@@ -112,7 +113,7 @@ class ImapPoller:
             big = [u for u in chunk if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) > limit]
             wanted = [u for u in chunk if u not in big]
             fetched = client.fetch(wanted, [b"RFC822"]) if wanted else {}
-            done = []
+            done, new_ids = [], []
             for uid in wanted:
                 raw = fetched.get(uid, {}).get(b"RFC822")
                 if raw is None:  # expunged by someone else meanwhile
@@ -120,6 +121,7 @@ class ImapPoller:
                 stored = store_raw(self.engine, bytes(raw), via="imap", mailbox=box.name)
                 if stored.created:
                     result.stored.append(stored.id or 0)
+                    new_ids.append(stored.id or 0)
                 else:
                     result.duplicates += 1
                 done.append(uid)
@@ -127,12 +129,60 @@ class ImapPoller:
             if result.stored and self.on_stored is not None:
                 self.on_stored()
             self._move(client, done, box.processed_folder, result)
+            self._left_in(new_ids, box.processed_folder)
             if big:
                 log.warning("imap %s: %d message(s) over the size limit", box.name, len(big))
                 result.failed += len(big)
                 self._move(client, big, box.failed_folder, result, count=False)
         result.more = announced(client)
+        if self._quarantined_to_failed(client, result):
+            result.more = True  # the folder was selected again: look once more for news
         return result
+
+    def _left_in(self, ids: Sequence[int], folder: str | None) -> None:
+        """Record where the poller left these messages."""
+        if ids:
+            with Session(self.engine) as session:
+                session.execute(
+                    update(InboundMessage)
+                    .where(col(InboundMessage.id).in_(list(ids)))
+                    .values(imap_folder=folder)
+                )
+                session.commit()
+
+    def _quarantined_to_failed(self, client: IMAPClient, result: PollResult) -> bool:
+        """Mail the worker quarantined after it went to the processed folder moves on to the
+        failed folder, where the mailbox's owner looks for what Mailflow could not use.
+        Found by Message-ID; whether found or not, it is looked for once."""
+        box = self.mailbox
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(InboundMessage.id, InboundMessage.message_id)
+                .where(
+                    InboundMessage.via == "imap",
+                    InboundMessage.mailbox == box.name,
+                    col(InboundMessage.status).in_(("quarantined", "unmatched")),
+                    InboundMessage.imap_folder == box.processed_folder,
+                )
+                .order_by(col(InboundMessage.id))
+                .limit(FETCH_BATCH)
+            ).all()
+        if not rows:
+            return False
+        client.select_folder(box.processed_folder)
+        moved, lost = [], []
+        for row_id, message_id in rows:
+            uids = client.search(["HEADER", "Message-ID", message_id]) if message_id else []
+            if uids:
+                self._move(client, sorted(uids), box.failed_folder, result, count=False)
+                moved.append(row_id)
+            else:
+                lost.append(row_id)
+        self._left_in(moved, box.failed_folder)
+        self._left_in(lost, None)  # not there any more (someone moved it): stop looking
+        client.select_folder(box.folder)
+        result.failed += len(moved)
+        return True
 
     def _move(
         self,

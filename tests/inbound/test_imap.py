@@ -212,3 +212,31 @@ def test_several_mailboxes_keep_their_own_state(dovecot_clean, inbound_settings,
     assert set(states) == {"forms/INBOX", "web/Forms"}
     assert states["forms/INBOX"].uidvalidity != states["web/Forms"].uidvalidity
     assert all(s.last_uid >= 1 for s in states.values())
+
+
+def test_mail_quarantined_later_follows_to_the_failed_folder(
+    dovecot_clean, inbound_settings, engine
+):
+    """The worker quarantines what it cannot use; the mailbox owner finds it in Failed."""
+    from mailflow.inbound.worker import run_until_empty
+
+    stranger = raw(eml("reply_no_token_unknown_sender.eml"), "q1")
+    form = raw(eml("auto_reply_out_of_office.eml"), "q2")  # ignored: it stays processed
+    dovecot_clean.append(stranger)
+    dovecot_clean.append(form)
+    poller = ImapPoller(inbound_settings, engine, mailbox(dovecot_clean))
+    assert len(poller.poll_once().stored) == 2
+    assert dovecot_clean.list_messages("Processed") == [stranger, form]
+    run_until_empty(inbound_settings, engine)
+    by_raw = {r.raw: r for r in stored(engine)}
+    assert by_raw[stranger].status == "unmatched"  # kept for a human, with its reason
+    assert by_raw[form].status == "ignored"
+    again = poller.poll_once()
+    assert again.failed == 1
+    assert dovecot_clean.list_messages("Failed") == [stranger]
+    assert dovecot_clean.list_messages("Processed") == [form]
+    assert poller.poll_once().failed == 0  # looked for once, moved once
+    assert {r.raw: r.imap_folder for r in stored(engine)} == {
+        stranger: "Failed",
+        form: "Processed",
+    }
