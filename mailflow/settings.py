@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -190,7 +191,18 @@ class Settings(BaseSettings):
             seen.add(survey.key)
         if self.default_locale not in self.locales:
             raise ValueError(f"default_locale: '{self.default_locale}' is not in locales")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"timezone: '{self.timezone}' is not a time zone (e.g. Europe/Warsaw, UTC)"
+            ) from None
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone reports, periods and the dashboard speak in."""
+        return ZoneInfo(self.timezone)
 
     @classmethod
     def settings_customise_sources(

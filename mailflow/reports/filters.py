@@ -11,7 +11,7 @@ import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, true
@@ -43,7 +43,8 @@ class SegmentsUnavailable(ReportError):
 
 @dataclass(frozen=True)
 class ReportFilter:
-    """The filters every report accepts; `start` inclusive, `end` exclusive, both UTC."""
+    """The filters every report accepts; `start` inclusive, `end` exclusive, both UTC instants
+    of local midnights in `zone` (the configured time zone)."""
 
     start: datetime | None = None
     end: datetime | None = None
@@ -52,6 +53,7 @@ class ReportFilter:
     team: str | None = None
     channel: str | None = None
     segment: str | None = None
+    zone: tzinfo = UTC
 
     def with_period(self, start: datetime | None, end: datetime | None) -> ReportFilter:
         return replace(self, start=start, end=end)
@@ -66,9 +68,9 @@ class ReportFilter:
         """The filter as URL query arguments (for links that keep the filter)."""
         args: dict[str, str] = {}
         if self.start is not None:
-            args["from"] = self.start.date().isoformat()
+            args["from"] = self.start.astimezone(self.zone).date().isoformat()
         if self.end is not None:
-            args["to"] = (self.end - timedelta(days=1)).date().isoformat()
+            args["to"] = (self.end.astimezone(self.zone) - timedelta(days=1)).date().isoformat()
         for name in ("survey", "team", "channel", "segment"):
             value = getattr(self, name)
             if value:
@@ -85,26 +87,27 @@ def _day(value: str, field: str) -> date:
         raise ReportInputError(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def _midnight(day: date, zone: tzinfo = UTC) -> datetime:
+    """The UTC instant of local midnight starting `day` in `zone` (DST-safe: no day lengths)."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
-def parse_period(value: str) -> tuple[datetime, datetime]:
-    """'2026', '2026-10' or '2026-10-05' -> [start, end) in UTC."""
+def parse_period(value: str, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """'2026', '2026-10' or '2026-10-05' -> [start, end), local midnights in `zone` as UTC."""
     text = value.strip()
     if re.fullmatch(r"\d{4}", text):
         year = int(text)
-        return _midnight(date(year, 1, 1)), _midnight(date(year + 1, 1, 1))
+        return _midnight(date(year, 1, 1), zone), _midnight(date(year + 1, 1, 1), zone)
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
     if match:
         year, month = int(match[1]), int(match[2])
         if not 1 <= month <= 12:
             raise ReportInputError("period", f"'{value}' has no month {month}")
-        last = calendar.monthrange(year, month)[1]
-        return _midnight(date(year, month, 1)), _midnight(date(year, month, last)) + timedelta(1)
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        return _midnight(date(year, month, 1), zone), _midnight(last + timedelta(days=1), zone)
     if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
         day = _day(text, "period")
-        return _midnight(day), _midnight(day) + timedelta(days=1)
+        return _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
     raise ReportInputError("period", f"'{value}' is not YYYY, YYYY-MM or YYYY-MM-DD")
 
 
@@ -122,14 +125,15 @@ def build_filter(
 ) -> ReportFilter:
     """A validated filter from user strings (CLI options, query arguments)."""
     start = end = None
+    zone = settings.zone
     if period:
         if date_from or date_to:
             raise ReportInputError("period", "use either a period or --from/--to, not both")
-        start, end = parse_period(period)
+        start, end = parse_period(period, zone)
     if date_from:
-        start = _midnight(_day(date_from, "from"))
+        start = _midnight(_day(date_from, "from"), zone)
     if date_to:
-        end = _midnight(_day(date_to, "to")) + timedelta(days=1)
+        end = _midnight(_day(date_to, "to") + timedelta(days=1), zone)
     if start is not None and end is not None and end <= start:
         raise ReportInputError("to", "the end of the period is before its start")
     known = [s.key for s in settings.surveys]
@@ -152,6 +156,7 @@ def build_filter(
         team=team or None,
         channel=channel or None,
         segment=segment or None,
+        zone=zone,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from fastapi.responses import HTMLResponse
@@ -22,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 import email_templates
 from mailflow.i18n import ui
 from mailflow.settings import Settings
+from storage.clock import as_utc
 
 WEB_TEMPLATE_DIR = email_templates.TEMPLATE_DIR / "web"
 
@@ -66,6 +68,13 @@ class Pages:
             lstrip_blocks=True,
             auto_reload=False,  # package data: no stat() of the file on every page
         )
+        self.env.filters["localtime"] = self.localtime
+
+    def localtime(self, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored (UTC) time as the configured time zone's wall clock; "" for none."""
+        if value is None:
+            return ""
+        return as_utc(value).astimezone(self.settings.zone).strftime(fmt)
 
     def compile_all(self) -> int:
         """Compile every page template now (at start-up), not inside the first requests."""
