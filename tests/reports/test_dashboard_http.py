@@ -40,6 +40,7 @@ def test_dashboard_needs_login_and_shows_every_page(served):
         assert bad.status_code == 400 and "period: &#39;2026-13&#39; has no month 13" in bad.text
         russian = client.get("/admin/dashboard/employees?period=2026-10&lang=ru")
         assert "Удовлетворённость" in russian.text and 'lang="ru"' in russian.text
+        assert "15 мин" in russian.text and "15 min" not in russian.text  # Alice's median wait
         polish = client.get("/admin/dashboard?lang=pl")
         assert "Zadowolenie" in polish.text
 
