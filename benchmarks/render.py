@@ -1,7 +1,8 @@
 """render: complete survey emails (Renderer.render, MIME bytes) vs Jinja2 alone and premailer.
 
-Ours: a fresh Renderer (its one-time compile per survey and locale included) rendering N
-complete emails: three parts, signed tokens, headers, quoted-printable bodies.
+Ours: a fresh Renderer rendering N complete emails: three parts, signed tokens, headers,
+quoted-printable bodies. Like the baselines' template compile, its one-time compile per survey
+and locale (Jinja2 + premailer, once) runs before the clock and is printed on its own.
 Baseline 1, "Jinja2 alone": the same HTML template (email_templates/survey/csat.html with its
 layout) rendered by Jinja2 per recipient with the same values: no CSS inlining, no text or
 AMP part, no MIME — what rendering the template per recipient costs at the least.
@@ -50,8 +51,13 @@ def main() -> None:
         for i in range(count)
     ]
 
+    # Each side compiles its templates before the clock runs (the baselines' get_template is
+    # outside their loops too); our one-time compile per survey and locale is printed apart.
     started = time.perf_counter()
     renderer = Renderer(settings)
+    renderer.compiled(survey, LOCALE)
+    compile_s = time.perf_counter() - started
+    started = time.perf_counter()
     total_bytes = sum(len(renderer.render(survey, who, locale=LOCALE)) for who in people)
     ours = time.perf_counter() - started
 
@@ -88,7 +94,7 @@ def main() -> None:
 
     print(
         f"Renderer.render: {count} emails ({total_bytes // count} bytes each) in {ours:.2f}s "
-        f"({count / ours:.0f}/s)"
+        f"({count / ours:.0f}/s); one-time compile (Jinja2 + premailer) {compile_s * 1000:.0f} ms"
     )
     print(f"Jinja2 alone (same HTML template): {count} in {jinja:.2f}s ({count / jinja:.0f}/s)")
     print(

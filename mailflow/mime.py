@@ -84,10 +84,13 @@ class PartTemplate:
         return "".join(out)
 
     def encode(self, values: Mapping[str, str]) -> bytes:
-        """The quoted-printable body for one recipient."""
+        """The quoted-printable body for one recipient (each value encoded once, however often
+        it appears: a token is in every button)."""
+        convert = _html_escape if self.escape_values else _plain
+        ready = {name: qp(convert(values[name])) for name in set(self.names)}
         out = [self.encoded[0]]
-        for value, static in zip(self._values(values), self.encoded[1:], strict=True):
-            out += (SOFT_BREAK, qp(value), SOFT_BREAK, static)
+        for name, static in zip(self.names, self.encoded[1:], strict=True):
+            out += (SOFT_BREAK, ready[name], SOFT_BREAK, static)
         return b"".join(out)
 
 

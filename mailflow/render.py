@@ -100,6 +100,11 @@ class CompiledSurvey:
     headers: tuple[tuple[str, str], ...]
     boundary: str
 
+    @property
+    def has_amp(self) -> bool:
+        """Whether the email carries an AMP part (and so needs an AMP token)."""
+        return any(part.content_type == "text/x-amp-html" for part in self.parts)
+
 
 @dataclass(frozen=True)
 class Recipient:
@@ -256,13 +261,14 @@ class Renderer:
             else ""
         )
         sign = self.signer.sign
+        amp = self.compiled(survey, locale).has_amp
         return {
             "greeting": greeting,
             "ticket_line": ticket_line,
             "ticket_block": f"{ticket_line}\n" if ticket_line else "",
             "token": sign(who.request_id, Purpose.LINK),
             "unsubscribe_token": sign(who.request_id, Purpose.UNSUBSCRIBE),
-            "amp_token": sign(who.request_id, Purpose.AMP),
+            "amp_token": sign(who.request_id, Purpose.AMP) if amp else "",
         }
 
     def parts(self, survey: SurveyConfig, locale: str, who: Recipient) -> dict[str, str]:

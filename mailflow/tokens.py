@@ -58,7 +58,24 @@ def _key_id(key: bytes) -> int:
 
 
 def _mac(key: bytes, body: bytes) -> bytes:
-    return hmac.new(key, body, hashlib.sha256).digest()[:_MAC_BYTES]
+    return hmac.digest(key, body, "sha256")[:_MAC_BYTES]  # one C call, no HMAC object
+
+
+# Every 10-bit value as its two lower-case base32 letters: a 20-byte token is 16 lookups.
+_PAIRS = [
+    a + b for a in "abcdefghijklmnopqrstuvwxyz234567" for b in "abcdefghijklmnopqrstuvwxyz234567"
+]
+
+
+_SHIFTS = {20: tuple(range(150, -1, -10))}
+
+
+def _b32_lower(raw: bytes) -> str:
+    """base64.b32encode(raw).lower() for lengths that are a multiple of 5 (no padding), a few
+    times faster: every survey email signs four tokens."""
+    value = int.from_bytes(raw, "big")
+    shifts = _SHIFTS.get(len(raw)) or range(len(raw) * 8 - 10, -1, -10)
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in shifts])
 
 
 class Signer:
@@ -71,15 +88,15 @@ class Signer:
         self._by_id: dict[int, list[bytes]] = {}
         for key in self._keys:
             self._by_id.setdefault(_key_id(key), []).append(key)
+        self._signing_id = _key_id(self._keys[0])
 
     def sign(self, request_id: int, purpose: Purpose) -> str:
         """A token for `request_id` usable only for `purpose`."""
         if not 0 < request_id <= _MAX_ID:
             raise ValueError("request id out of range")
         key = self._keys[0]
-        body = bytes([_key_id(key), int(purpose)]) + request_id.to_bytes(6, "big")
-        raw = body + _mac(key, body)
-        return base64.b32encode(raw).decode("ascii").lower()
+        body = bytes([self._signing_id, int(purpose)]) + request_id.to_bytes(6, "big")
+        return _b32_lower(body + _mac(key, body))
 
     def verify(self, token: str, purpose: Purpose) -> int:
         """The request id inside `token`, or a TokenError subclass saying why not."""
