@@ -17,8 +17,6 @@ from mailflow.answers import (
 )
 from mailflow.escalation.filing import file_pending
 from storage.clock import utcnow
-from storage.engine import make_engine
-from storage.migrate import upgrade
 from storage.models import (
     AnalyticsRow,
     Comment,
@@ -32,11 +30,8 @@ from storage.models import (
 
 
 @pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 def make_request(engine, survey_key: str, *, state: str = "sent", expires_in_days: float = 7):

@@ -12,8 +12,6 @@ from sqlmodel import Session
 
 from mailflow.settings import Settings, load_settings
 from storage.clock import utcnow
-from storage.engine import make_engine
-from storage.migrate import upgrade
 from storage.models import Contact, Employee, SurveyRequest, Task
 from tests.escalation.receiver import WebhookReceiver
 from tests.foundation.conftest import example_config
@@ -74,11 +72,8 @@ def settings(tmp_path: Path, receiver: WebhookReceiver) -> Settings:
 
 
 @pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 @dataclass

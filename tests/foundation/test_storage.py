@@ -10,16 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from storage.engine import make_engine, session_scope
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import current_revision, head_revision
 from storage.models import Contact, InboundMessage, SurveyRequest
 
 
 @pytest.fixture
-def engine(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 def test_migrations_match_the_models(engine):

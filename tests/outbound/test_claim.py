@@ -5,25 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from mailflow.outbox.claim import claim
 from storage.clock import utcnow
-from storage.engine import make_engine
-from storage.migrate import upgrade
 from storage.models import SurveyRequest
 from tests.outbound.seed import seed_due_requests
 
 
-@pytest.fixture
-def db(db_url):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-def test_an_owner_never_reclaims_its_own_rows_and_others_wait_for_the_lease(db):
+def test_an_owner_never_reclaims_its_own_rows_and_others_wait_for_the_lease(migrated_engine):
+    db = migrated_engine
     ids = seed_due_requests(db, 5)
     now = utcnow()
     taken = claim(db, SurveyRequest, owner="a", limit=10, lease_seconds=60, now=now)

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 
 from mailflow.settings import Settings, load_settings
-from storage.engine import make_engine
-from storage.migrate import upgrade
 
 from .seed import seed
 
@@ -41,11 +39,8 @@ def settings(config_file: Path) -> Settings:
 
 
 @pytest.fixture
-def engine(db_url: str):
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(migrated_engine):
+    return migrated_engine
 
 
 @pytest.fixture

@@ -123,6 +123,18 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("pg_schema_url")()
 
 
+@pytest.fixture
+def migrated_engine(db_url: str) -> Iterator[Any]:
+    """An engine on `db_url` with every migration applied (SQLite and PostgreSQL)."""
+    from storage.engine import make_engine
+    from storage.migrate import upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
 # --- Dovecot -------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[DovecotServer]:
