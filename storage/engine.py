@@ -4,14 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 
+def local_time(stamp: str | None, zone: str) -> str | None:
+    """SQLite function mf_local(ts, zone): a stored UTC timestamp as wall time in `zone`, in the
+    same text form, so date functions can bucket it. PostgreSQL's timezone(zone, ts) is the
+    same function there (reports group by local weeks and months identically on both)."""
+    if stamp is None:
+        return None
+    moment = datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(_zone(zone)).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function("mf_local", 2, local_time, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -25,25 +25,35 @@ from sqlalchemy.sql import Select
 Bucket = Literal["week", "month"]
 
 
-def _utc(column: Any, dialect: str) -> Any:
-    """The timestamp as UTC wall time (PostgreSQL's session time zone must not matter)."""
+def _zone_literal(zone: str) -> Any:
+    """A time zone name rendered inline (a validated IANA name; quotes doubled regardless)."""
+    return literal_column("'" + zone.replace("'", "''") + "'")
+
+
+def _local(column: Any, dialect: str, zone: str) -> Any:
+    """The timestamp as wall time in `zone` (PostgreSQL's session time zone must not matter;
+    on SQLite the mf_local function storage.engine registers does what timezone() does)."""
     if dialect == "postgresql":
-        return func.timezone(literal_column("'UTC'"), column)
-    return column
+        return func.timezone(_zone_literal(zone), column)
+    if zone == "UTC":
+        return column
+    return func.mf_local(column, _zone_literal(zone))
 
 
-def bucket(column: Any, size: Bucket, dialect: str) -> ColumnElement[str]:
-    """'2026-10' for months; the Monday 'YYYY-MM-DD' of the ISO week for weeks."""
+def bucket(column: Any, size: Bucket, dialect: str, zone: str = "UTC") -> ColumnElement[str]:
+    """'2026-10' for months; the Monday 'YYYY-MM-DD' of the ISO week for weeks; both in the
+    local calendar of `zone`."""
     if size not in ("week", "month"):
         raise ValueError(f"unknown bucket {size!r}")
+    local = _local(column, dialect, zone)
     if dialect == "postgresql":
         if size == "month":
-            return func.to_char(_utc(column, dialect), literal_column("'YYYY-MM'"))
-        monday = func.date_trunc(literal_column("'week'"), _utc(column, dialect))
+            return func.to_char(local, literal_column("'YYYY-MM'"))
+        monday = func.date_trunc(literal_column("'week'"), local)
         return func.to_char(monday, literal_column("'YYYY-MM-DD'"))
     if size == "month":
-        return func.strftime(literal_column("'%Y-%m'"), column)
-    return func.date(column, literal_column("'weekday 0'"), literal_column("'-6 days'"))
+        return func.strftime(literal_column("'%Y-%m'"), local)
+    return func.date(local, literal_column("'weekday 0'"), literal_column("'-6 days'"))
 
 
 def epoch_seconds(column: Any, dialect: str) -> ColumnElement[int]:

@@ -48,13 +48,14 @@ def trends(
     dialect = session.get_bind().dialect.name
     team_joined = bool(flt.team)
 
-    answer_bucket = bucket(Response.created_at, size, dialect).label("bucket")  # type: ignore[arg-type]
+    zone = str(flt.zone)
+    answer_bucket = bucket(Response.created_at, size, dialect, zone).label("bucket")  # type: ignore[arg-type]
     answers_q = select(answer_bucket, *answer_sums(types)).select_from(Response)
     if needs_request(flt):
         answers_q = answers_q.join(SurveyRequest, Response.request_id == SurveyRequest.id)
         if team_joined:
             answers_q = answers_q.outerjoin(Employee, SurveyRequest.employee_id == Employee.id)
-    sent_bucket = bucket(SurveyRequest.sent_at, size, dialect).label("bucket")  # type: ignore[arg-type]
+    sent_bucket = bucket(SurveyRequest.sent_at, size, dialect, zone).label("bucket")  # type: ignore[arg-type]
     answered = func.count(SurveyRequest.answered_at)  # stamped by the first answer
     sent_q = select(sent_bucket, func.count().label("sent"), answered.label("answered"))
     sent_q = sent_q.select_from(SurveyRequest)

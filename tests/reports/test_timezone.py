@@ -80,3 +80,21 @@ def test_dashboard_times_are_local(settings):
     assert pages.localtime(EARLY_NOVEMBER) == "2026-11-01 00:30"
     assert Pages(settings).localtime(EARLY_NOVEMBER) == "2026-10-31 23:30"
     assert pages.localtime(None) == ""
+
+
+def test_monthly_and_weekly_trends_use_the_local_calendar(engine, settings):
+    """Identical local buckets on SQLite (mf_local) and PostgreSQL (timezone())."""
+    from mailflow.reports import trends
+
+    _answer(engine, LATE_OCTOBER, 5)
+    _answer(engine, EARLY_NOVEMBER, 1)
+    warsaw = settings.model_copy(update={"timezone": "Europe/Warsaw"})
+    types = survey_types(settings)
+    with Session(engine) as session:
+        utc_months = trends(session, types, build_filter(settings), "month")
+        local_months = trends(session, types, build_filter(warsaw), "month")
+        local_weeks = trends(session, types, build_filter(warsaw), "week")
+    assert [(p.bucket, p.answers) for p in utc_months] == [("2026-10", 2)]
+    assert [(p.bucket, p.answers) for p in local_months] == [("2026-10", 1), ("2026-11", 1)]
+    # Saturday 31 October and Sunday 1 November (local) share the week of Monday 26 October.
+    assert [(p.bucket, p.answers) for p in local_weeks] == [("2026-10-26", 2)]
