@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from parsers import words
+from parsers import number_words, words
 from parsers.types import SurveySpec
 
 
@@ -63,10 +63,24 @@ _OUT_OF = re.compile(
 _DECIMAL = re.compile(r"(?<![\d.,])(\d{1,2})[.,](\d)(?![\d.,])")
 _BARE = re.compile(r"(?<![\w.,/#№+])(\d{1,2})(?![\w/]|[.,]\d)")
 _SCORE_WORDS = re.compile(
-    r"(?:i'?d give(?: it)?|i give(?: it)?|my (?:score|rating) is|score|rating|оценка|"
-    r"ставлю|моя оценка|ocena|oceniam na|daję|daje)\s*[:=-]?\s*$",
+    r"(?<!\w)(?:(?:i'?d give(?: (?:it|you|them))?(?: a)?|i give(?: (?:it|you|them))?(?: a)?|"
+    r"i(?:'?d| would) (?:say|rate (?:it|you|this))|i rate (?:it|you|this)|"
+    r"my (?:score|rating) is|(?:a )?solid|score|rating|моя оценка|оценка|(?:я )?ставлю(?: вам)?|"
+    r"поставлю(?: вам)?|оцениваю(?: на)?|на|moja ocena|ocena|oceniam(?: was)?(?: na)?|"
+    r"daję(?: wam)?|daje|dam)\s*[:=-]?\s*)+$",
     re.I,
 )
+# What may follow a score and belongs to it, not to the comment: "7 баллов", "4 stars".
+_SCORE_UNITS = re.compile(
+    r"\s*(?:points?|pts|stars?|балл\w*|звезд\w*|punkt\w*|pkt|gwiazd\w*)(?!\w)", re.I
+)
+
+
+def _keyword_start(text: str, start: int) -> int:
+    """Where the rating phrase before a number begins ("Ocena: 4/5", "I'd give it 9")."""
+    window = max(0, start - 48)  # the longest phrase chain; keeps the search O(1) per number
+    keyword = _SCORE_WORDS.search(text, window, start)
+    return keyword.start() if keyword else start
 
 
 def _mask(text: str, start: int, end: int) -> str:
@@ -120,7 +134,8 @@ class OutOf(ScoreRule):
         for m in _OUT_OF.finditer(text):
             top, bottom = int(m.group(1)), int(m.group(2))
             if bottom in (5, 7, 10) and top <= bottom:
-                found.append(Candidate(top, m.start(), m.end(), self.name))
+                start = _keyword_start(text, m.start())
+                found.append(Candidate(top, start, m.end(), self.name))
                 text = _mask(text, m.start(), m.end())
         return found, text
 
@@ -174,11 +189,10 @@ class BareNumber(ScoreRule):
     def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
         found: list[Candidate] = []
         for m in _BARE.finditer(text):
-            start = m.start()
-            keyword = _SCORE_WORDS.search(text[:start])
-            if keyword:
-                start = keyword.start()
-            found.append(Candidate(int(m.group(1)), start, m.end(), self.name))
+            start = _keyword_start(text, m.start())
+            unit = _SCORE_UNITS.match(text, m.end())
+            end = unit.end() if unit else m.end()
+            found.append(Candidate(int(m.group(1)), start, end, self.name))
         return found, text
 
 
@@ -217,15 +231,31 @@ def scale_range(survey: SurveySpec | None) -> tuple[int, int]:
     return {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}.get(survey.type, (0, 10))
 
 
-def candidates(text: str, survey: SurveySpec | None) -> list[Candidate]:
-    """Numeric candidates first; words only when no number was written."""
+def _numeric(text: str, survey: SurveySpec | None) -> list[Candidate]:
     found: list[Candidate] = []
-    work = text
+    for rule in NUMERIC_RULES:
+        hits, text = rule.find(text, survey)
+        found.extend(hits)
+    return found + NUMBER_RULE.find(text, survey)[0]
+
+
+def _cover(candidate: Candidate, spans: list[tuple[int, int]]) -> Candidate:
+    """The candidate's span widened to the whole number words it was read from."""
+    start, end = candidate.start, candidate.end
+    for word_start, word_end in spans:
+        if word_start < end and start < word_end:
+            start, end = min(start, word_start), max(end, word_end)
+    return Candidate(candidate.value, start, end, candidate.rule)
+
+
+def candidates(text: str, survey: SurveySpec | None) -> list[Candidate]:
+    """Written numbers first, then numbers spelled out, then score words."""
+    found: list[Candidate] = []
     if survey is None or survey.type != "thumbs":
-        for rule in NUMERIC_RULES:
-            hits, work = rule.find(work, survey)
-            found.extend(hits)
-        found.extend(NUMBER_RULE.find(work, survey)[0])
+        found = _numeric(text, survey)
+        if not found and number_words.has_number_word(text):
+            digits, words_spelled = number_words.spell_as_digits(text)
+            found = [_cover(c, words_spelled) for c in _numeric(digits, survey)]
     if not found:
         found.extend(WORD_RULE.find(text, survey)[0])
     return found

@@ -70,6 +70,13 @@ REPLIES = {
     "gmail_pl_niezbyt_dobrze": ("csat", 2, "pl", "Niezbyt dobrze", "napisał", None),
     "apple_mail_en_thumbs_not_good": ("thumbs", 0, "en", "Not good", "wrote", None),
     "gmail_ru_ne_ploho_spasibo_signoff": ("csat", 4, "ru", "Не плохо", "Иван", None),
+    # More clients; scores spelled out; number words that are not a score.
+    "proton_en_8_sent_with_proton": ("nps", 8, "en", "friendly", "Proton", None),
+    "yahoo_en_3_quote_unmarked": ("csat", 3, "en", "second agent", "recommend", None),
+    "gmail_en_spelled_a_ten": ("nps", 10, "en", "Anna fixed", "wrote", None),
+    "mailru_ru_spelled_pyaterka": ("csat", 5, "ru", "всё быстро", "Понедельник", None),
+    "thunderbird_pl_spelled_dziewiec_na_dziesiec": ("nps", 9, "pl", "konkretnie", "pisze", None),
+    "outlook_en_two_agents_no_score": ("nps", None, "en", "Two agents", "From:", "no_score"),
 }
 
 

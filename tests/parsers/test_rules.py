@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parsers import answers, forms, kinds, language, mime, quotes, scores, tokens, words
+from parsers.interpret import comment_without
 from parsers.mime import Bodies
 from tests.parsers.surveys import CSAT, NPS, SERVICE_QUALITY, THUMBS
 
@@ -136,6 +137,53 @@ def test_noise_rule_masks_numbers_that_are_not_scores() -> None:
 def test_read_score(text: str, survey, score: int | None, error: str | None) -> None:
     result = scores.read_score(text, survey)
     assert (result.score, result.error) == (score, error)
+
+
+@pytest.mark.parametrize(
+    ("text", "survey", "score"),
+    [
+        ("Ten!", NPS, 10),
+        ("I'd give you a ten", NPS, 10),
+        ("ten out of ten", NPS, 10),
+        ("Zero. Terrible.", NPS, 0),
+        ("восемь из десяти", NPS, 8),
+        ("Ставлю девять", NPS, 9),
+        ("на пятёрку", CSAT, 5),
+        ("dziesięć!", NPS, 10),
+        ("Daję czwórkę", CSAT, 4),
+        ("five stars", CSAT, 5),
+        ("семь баллов", NPS, 7),
+        ("not five, more like three", CSAT, 3),
+        ("One.", CSAT, 1),
+        # words that are not ratings
+        ("Zero problems, thank you", NPS, None),
+        ("Two agents helped me", NPS, None),
+        ("You were the only one who answered", NPS, None),
+        ("It was a one-time issue", NPS, None),
+        ("It took two days but fine", NPS, None),
+        ("Number one support", NPS, None),
+        # a written number wins; a number word never contradicts it
+        ("9, two agents helped", NPS, 9),
+    ],
+)
+def test_spelled_out_scores(text: str, survey, score: int | None) -> None:
+    assert scores.read_score(text, survey).score == score
+
+
+@pytest.mark.parametrize(
+    ("text", "survey", "comment"),
+    [
+        ("Моя оценка - 7 баллов", NPS, None),
+        ("Daję 7 punktów", NPS, None),
+        ("Ocena: 4/5", CSAT, None),
+        ("I'd give it a solid 9", NPS, None),
+        ("ten - thank you Anna!", NPS, "thank you Anna"),
+        ("Ставлю десять, всё быстро", NPS, "всё быстро"),
+    ],
+)
+def test_rating_phrases_are_not_the_comment(text: str, survey, comment: str | None) -> None:
+    result = scores.read_score(text, survey)
+    assert comment_without(text, result.spans) == comment
 
 
 def test_words_longest_phrase_wins() -> None:

@@ -36,6 +36,9 @@ default_internal_user = {internal_user}
 first_valid_uid = {uid}
 first_valid_gid = {gid}
 mail_location = maildir:{root}/mail/%u
+# IDLE learns of new mail by inotify; when the machine runs out of inotify instances (busy CI,
+# a browser open) Dovecot falls back to this interval, 30 s by default: longer than tests wait.
+mailbox_idle_check_interval = 1 secs
 passdb {{
   driver = passwd-file
   args = scheme=SHA512-CRYPT {root}/passwd

@@ -1,0 +1,91 @@
+"""Scores written as words: "ten", "восемь", "на пятёрку", "dziesięć", "daję czwórkę".
+
+A spelled-out number is rewritten in place as its digits, padded with spaces to the word's
+length, so every numeric rule (out-of, negation, durations as noise, keyword spans) applies to
+"ten out of ten", "not five", "two days" exactly as it does to digits, and spans stay valid.
+The score reader uses this only when the reply has no digits that read as a score, so a
+number word never contradicts a written number ("9, two agents helped" stays 9).
+
+A number word counts only where a rating stands: alone between punctuation ("Ten!",
+"Zero. Terrible.", "osiem"), after a rating verb or preposition ("I'd give you a ten",
+"ставлю восемь", "на пятёрку", "daję dziewięć"), or before a scale ("five stars", "ten out of
+ten", "семь баллов"). "Zero problems", "two agents helped", "the only one" stay words.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Each value's forms: English, Russian (with the school-grade nouns "пятёрка" and their
+# accusative), Polish (with the grade nouns "piątka", "czwórka" and their accusative).
+_FORMS: dict[int, tuple[str, ...]] = {
+    0: ("zero", "nil", "ноль", "нуль"),
+    1: ("one", "один", "одна", "единица", "единицу", "jeden", "jedna", "jedynka", "jedynkę"),
+    2: ("two", "два", "две", "двойка", "двойку", "dwa", "dwie", "dwójka", "dwójkę", "dwojka"),
+    3: ("three", "три", "тройка", "тройку", "trzy", "trójka", "trójkę", "trojka", "trojke"),
+    4: ("four", "четыре", "четверка", "четвёрка", "четверку", "четвёрку", "cztery", "czwórka",
+        "czwórkę", "czworka", "czworke"),
+    5: ("five", "пять", "пятерка", "пятёрка", "пятерку", "пятёрку", "пятерочку", "пятёрочку",
+        "pięć", "piec", "пяти", "pięciu", "piątka", "piątkę", "piatka", "piatke"),
+    6: ("six", "шесть", "шестерка", "шестёрка", "шестерку", "шестёрку", "sześć", "szesc",
+        "szóstka", "szóstkę", "szostka", "szostke"),
+    7: ("seven", "семь", "семерка", "семёрка", "семерку", "семёрку", "siedem", "siódemka",
+        "siódemkę"),
+    8: ("eight", "восемь", "восьмерка", "восьмёрка", "восьмерку", "восьмёрку", "osiem",
+        "ósemka", "ósemkę", "osemka"),
+    9: ("nine", "девять", "девятка", "девятку", "dziewięć", "dziewiec", "dziewiątka",
+        "dziewiątkę"),
+    10: ("ten", "десять", "десятка", "десятку", "десяточку", "десяти", "dziesięć", "dziesiec",
+         "dziesięciu", "dziesiątka", "dziesiątkę", "dziesiatka"),
+}  # fmt: skip
+_LOOKUP = {form: value for value, forms in _FORMS.items() for form in forms}
+_ALTERNATIVES = "|".join(sorted(map(re.escape, _LOOKUP), key=len, reverse=True))
+_WORD = re.compile(rf"(?<!\w)(?:{_ALTERNATIVES})(?![\w-])", re.I)
+_BEFORE_ALONE = re.compile(r"(?:^|[.,;:!?()\u2013\u2014-])\s*$")
+_BEFORE_VERB = re.compile(
+    r"(?<!\w)(?:a|an|out of|из|a solid|a perfect|give(?: you| it| them)?|rate(?: you| it)?|"
+    r"say|score|rating|на|ставлю|поставлю|оценка|оцениваю|оценил[аи]?|daję|daje|dam|na|ocena|"
+    r"oceniam(?: na)?|oceniam was na|not|never|не|nie|(?:more )?like|rather|а|скорее|tylko|"
+    r"raczej)\s*[:=-]?\s*$",
+    re.I,
+)
+_AFTER_ALONE = re.compile(r"\s*(?:$|[.,;:!?)\u2013\u2014-])")
+_DENOMINATORS = "|".join(map(re.escape, _FORMS[5] + _FORMS[7] + _FORMS[10]))
+_AFTER_SCALE = re.compile(
+    rf"\s*(?:/|out of|of|из|z|na)\s*(?:\d{{1,2}}|{_DENOMINATORS})(?!\w)"
+    r"|\s*(?:stars?|points?|pts|звезд\w*|балл\w*|punkt\w*|pkt|gwiazd\w*)(?!\w)",
+    re.I,
+)
+
+
+def _rating_position(text: str, start: int, end: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    before = text[line_start:start]
+    after = text[end : len(text) if line_end < 0 else line_end]
+    if _AFTER_SCALE.match(after) or _BEFORE_VERB.search(before):
+        return True
+    return bool(_BEFORE_ALONE.search(before) and _AFTER_ALONE.match(after))
+
+
+def _digits(value: int, length: int) -> str:
+    return str(value).ljust(length)
+
+
+def spell_as_digits(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """`text` with every number word in a rating position replaced by its digits, padded to
+    the same length so offsets are unchanged, and the spans of the words replaced."""
+    spans: list[tuple[int, int]] = []
+
+    def word(m: re.Match[str]) -> str:
+        if not _rating_position(text, m.start(), m.end()):
+            return m.group(0)
+        spans.append((m.start(), m.end()))
+        return _digits(_LOOKUP[m.group(0).lower()], len(m.group(0)))
+
+    return _WORD.sub(word, text), spans
+
+
+def has_number_word(text: str) -> bool:
+    """Whether `text` spells any number out (a cheap check before the second pass)."""
+    return bool(_WORD.search(text))
