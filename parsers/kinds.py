@@ -73,10 +73,29 @@ class MailerDaemonBounce(Rule):
 
 _AUTO_SUBJECT = re.compile(
     r"out of (?:the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|"
-    r"on vacation|away from (?:the )?office|"
+    r"on vacation|away from (?:the )?office|^\s*auto\s*:|"  # HCL/Lotus Notes: "Auto: <subject>"
     r"автоматический ответ|автоответ|нет на месте|отпуск|вне офиса|"
-    r"odpowiedź automatyczna|odpowiedz automatyczna|autoodpowiedź|poza biurem|nieobecność|"
-    r"nieobecnosc|urlop",
+    r"odpowied[źz] automatyczna|automatyczna odpowied[źz]|autoodpowied[źz]|poza biurem|"
+    r"nieobecno[śs][ćc]|urlop|"
+    # the big mail clients' other languages: their auto-replies reach us all the same
+    r"automatische antwort|abwesenheitsnotiz|réponse automatique|respuesta automática|"
+    r"risposta automatica|resposta automática|automatisch antwoord|autosvar|"
+    r"automaattinen vastaus|automatická odpověď|automatikus válasz",
+    re.I,
+)
+# Vacation notices sent without any auto-reply header (webmail "I am away" filters, copied
+# by hand): said in the present tense at the top of the new text.
+_AWAY_TEXT = re.compile(
+    r"(?:^|[.!]\s+|\n)\s*"
+    r"(?:(?:hello|hi|dear \w+|thank you for your (?:e-?mail|message)|thanks for your "
+    r"(?:e-?mail|message)|здравствуйте|добрый день|dzień dobry|witam)[,.!]?\s*)?"
+    r"((?:i am|i'm|i will be|i'll be)\s+(?:currently\s+|now\s+)?(?:out of (?:the )?office|"
+    r"away from (?:the )?office|on (?:annual |parental |sick |maternity )?(?:leave|vacation|"
+    r"holiday)|away until|out until)|"
+    r"я\s+(?:сейчас\s+)?(?:в отпуске|в командировке|на больничном|вне офиса)|"
+    r"меня (?:сейчас )?нет в офисе|"
+    r"(?:jestem|przebywam)\s+(?:obecnie\s+)?(?:na urlopie|poza biurem|na zwolnieniu|"
+    r"w delegacji)|nie ma mnie w biurze)",
     re.I,
 )
 
@@ -125,6 +144,15 @@ class OutOfOfficeSubject(Rule):
     def check(self, ev: Evidence) -> str | None:
         found = _AUTO_SUBJECT.search(ev.subject)
         return f"subject: {found.group(0).lower()}" if found else None
+
+
+class OutOfOfficeText(Rule):
+    name, kind = "out_of_office_text", "auto_reply"
+    description = "a header-less vacation notice: 'I am out of the office' at the top (en/ru/pl)"
+
+    def check(self, ev: Evidence) -> str | None:
+        found = _AWAY_TEXT.search(ev.visible_text[:400])
+        return f"text: {' '.join(found.group(1).split()).lower()}" if found else None
 
 
 _GOOGLE_FROM = re.compile(r"forms-receipts-noreply@google\.com|forms-noreply@google\.com", re.I)
@@ -192,6 +220,7 @@ AUTO_REPLY_RULES: tuple[Rule, ...] = (
     AutoReplyHeaders(),
     BulkPrecedence(),
     OutOfOfficeSubject(),
+    OutOfOfficeText(),
 )
 # Google's own form mail is recognised before the auto-reply headers: it is machine-sent
 # (and may say so in Auto-Submitted) yet it is exactly the answer we are waiting for.

@@ -35,6 +35,15 @@ class ScoreResult:
     in_words: bool = False  # said in words ("excellent service"), not written as a number
 
 
+_MONTHS = (
+    r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?(?!\w)|january|february|march|"
+    r"april|may(?!\s+(?:be|have|not|i|we|you)\b)|june|july|august|september|october|"
+    r"november|december|январ[яь]|феврал[яь]|марта?|апрел[яь]|ма[яй]|июн[яь]|июл[яь]|"
+    r"августа?|сентябр[яь]|октябр[яь]|ноябр[яь]|декабр[яь]|stycznia|lutego|marca|kwietnia|"
+    r"maja|czerwca|lipca|sierpnia|września|wrzesnia|października|pazdziernika|listopada|"
+    r"grudnia|styczeń|luty|marzec|kwiecień|maj|czerwiec|lipiec|sierpień|wrzesień|"
+    r"październik|listopad|grudzień"
+)
 _NOISE = re.compile(
     r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b"  # dates 12.11.2026, 2026-11-12, 11/12/26
     r"|\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm)?"  # times
@@ -46,7 +55,10 @@ _NOISE = re.compile(
     r"|\b\d+(?:[.,]\d+)?\s*(?:days?|hours?|hrs?|minutes?|mins?|weeks?|months?|years?|times?|"
     r"дн\w*|день|час\w*|минут\w*|мин\b|недел\w*|месяц\w*|лет|год\w*|раз\w*|"
     r"dni|dzień|godzin\w*|minut\w*|tygodni\w*|miesi\w*|lat\b|razy)"
-    r"|\b\d{3,}\b",  # long numbers are ids, years, amounts
+    r"|\b\d{3,}\b"  # long numbers are ids, years, amounts
+    # dates in words: "1 December", "до 1 декабря", "2 grudnia", "December 1st"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th|-?(?:го|е|ого))?\s+(?:of\s+)?(?:{_MONTHS})(?!\w)"
+    rf"|(?<!\w)(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b",
     re.I,
 )
 # "not 5", "nie 5", "не 5", "not a 10", "не на 5", "nie na 10/10": a number taken back.

@@ -208,6 +208,11 @@ AUTO = {
     "x_autorespond_en": "x-autorespond",
     "ooo_subject_only_ru_net_na_meste": "subject: нет на месте",
     "ooo_subject_only_pl_poza_biurem": "subject: poza biurem",
+    "ooo_subject_only_pl_automatyczna_odpowiedz": "subject: automatyczna odpowiedź",
+    "ooo_subject_only_lotus_auto_prefix": "subject: auto:",
+    "ooo_text_only_ru_date_in_words": "text: меня нет в офисе",
+    "ooo_text_only_en_annual_leave": "text: i am currently on annual leave",
+    "ooo_text_only_pl_na_urlopie": "text: przebywam na urlopie",
 }
 
 
@@ -227,6 +232,7 @@ BOUNCES = {
     "exchange_ndr_5_2_2_headers_only": ("full@firma.ru", "5.2.2", True, "Mailbox full"),
     "gmail_dsn_5_1_1": ("nosuchuser@gmail.com", "5.1.1", True, "does not exist"),
     "mailer_daemon_nonstandard_attached": ("nobody@client.example", "5.1.1", True, "User unknown"),
+    "yandex_ru_nonstandard_attached": ("net-takogo@yandex.ru", "5.7.1", True, "No such user"),
 }
 
 

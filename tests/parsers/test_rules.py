@@ -38,12 +38,33 @@ def evidence(headers: str = "", *, subject: str = "", fields=(), text="hi", **kw
         (kinds.OutOfOfficeSubject(), "", "Odpowiedź automatyczna", True),
         (kinds.OutOfOfficeSubject(), "", "Out of Office: survey", True),
         (kinds.OutOfOfficeSubject(), "", "Re: How did we do?", False),
+        (kinds.OutOfOfficeSubject(), "", "Automatyczna odpowiedź: Ankieta", True),
+        (kinds.OutOfOfficeSubject(), "", "Auto: How did we do?", True),
+        (kinds.OutOfOfficeSubject(), "", "Re: Automation was great", False),
+        (kinds.MailerDaemonBounce(), "From: mailer-daemon@yandex.ru\n", "Недоставленное сообщение",
+         True),
         (kinds.MailerDaemonBounce(), "From: MAILER-DAEMON@mx.example\n", "Returned mail", True),
         (kinds.MailerDaemonBounce(), "From: ann@example.com\n", "Returned mail", False),
     ],
 )
 def test_kind_rule_alone(rule: kinds.Rule, headers: str, subject: str, hit: bool) -> None:
     assert bool(rule.check(evidence(headers, subject=subject))) is hit
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("Thank you for your email. I am currently on annual leave until 2 December.", True),
+        ("Hi, I'm out of the office until Monday.", True),
+        ("Здравствуйте! Я в отпуске до 1 декабря.", True),
+        ("Dzień dobry, jestem na urlopie do 5 grudnia.", True),
+        ("I was on vacation when the ticket closed, but 9 - great work", False),
+        ("10, and sorry for the delay: I'm out of the office today", False),
+        ("Когда я был в отпуске, вы всё сделали. 10", False),
+    ],
+)
+def test_out_of_office_text_rule(text: str, hit: bool) -> None:
+    assert bool(kinds.OutOfOfficeText().check(evidence(text=text))) is hit
 
 
 def test_delivery_report_rule() -> None:
@@ -96,6 +117,20 @@ def test_chain_puts_machines_first() -> None:
 def test_score_rule_alone(rule: scores.ScoreRule, text: str, values: list[int]) -> None:
     found, _ = rule.find(text, NPS)
     assert [c.value for c in found] == values
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("Wracam 2 grudnia.", None),
+        ("Вернусь 1 декабря", None),
+        ("Back on December 1st. 8", 8),
+        ("9, see you on 5 May", 9),
+        ("10 may be too generous, but yes", 10),
+    ],
+)
+def test_dates_in_words_are_not_scores(text: str, score: int | None) -> None:
+    assert scores.read_score(text, NPS).score == score
 
 
 def test_noise_rule_masks_numbers_that_are_not_scores() -> None:
