@@ -12,7 +12,9 @@ import re
 
 _VERBS = (
     r"wrote|writes|pisze|napisał\(a\)|napisała|napisał|napisal|написал\(а\)|написала|"
-    r"написал|пишет|писал\(а\)"
+    r"написал|пишет|писал\(а\)|написав|"
+    # the other languages the big clients write their quote headers in
+    r"schrieb|a écrit|escribió|ha scritto|schreef|skrev|kirjoitti|napsal|napísal|escreveu"
 )
 # A quote header on one line (or two joined lines): "On … wrote:", "W dniu … pisze:", …
 _HEADER_PATTERNS = (
@@ -32,10 +34,11 @@ _SEPARATORS = re.compile(
     r"początek przekazywanej wiadomości)\s*:?)\s*$",
     re.I,
 )
-_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:from|от|od|von)\s*:\*?\s*\S", re.I)
+_OUTLOOK_FROM = re.compile(r"^\s*\*?(?:from|от|od|von|de|da|van)\s*:\*?\s*\S", re.I)
 _OUTLOOK_NEXT = re.compile(
     r"^\s*\*?(?:sent|date|to|subject|cc|отправлено|дата|кому|тема|wysłano|data|do|temat|"
-    r"wysłane)\s*:", re.I
+    r"wysłane|gesendet|an|betreff|envoyé|à|objet|enviado|para|asunto|inviato|oggetto|"
+    r"verzonden|aan|onderwerp)\s*:", re.I
 )
 _SIGNATURE = re.compile(
     r"^\s*(?:--|-- |—|__)\s*$"

@@ -250,6 +250,10 @@ def test_words_longest_phrase_wins() -> None:
         ("Ocena 5\n\nPozdrawiam\nJan", "Ocena 5"),
         ("Fwd below\n\n---------- Forwarded message ---------\nFrom: x\n9", "Fwd below"),
         ("Thanks, 9\nOn Mon, Nov 16, 2026 at 12:01 PM S <s@x.com> wrote:\n> 3", "Thanks, 9"),
+        ("9 gut\n\nAm 20.11.2026 um 10:00 schrieb Acme <s@acme.example>:\n> 0-10", "9 gut"),
+        ("10 merci\n\nLe ven. 20 nov. 2026 à 10:00, Acme <s@a.fr> a écrit :\n> 0", "10 merci"),
+        ("8\n\nDe : Acme <a@b.c>\nEnvoyé : vendredi\nÀ : x@y.z\nObjet : 0-10\n", "8"),
+        ("7\n\nVon: Acme <a@b.c>\nGesendet: Freitag\nAn: x@y.z\nBetreff: 0-10\n", "7"),
     ],
 )
 def test_visible_text(text: str, expected: str) -> None:
