@@ -36,11 +36,19 @@ _QUOTE_SELECTORS = (
     "pre.moz-signature",
     "div#Signature",
     "div.js-signature",
+    "div.protonmail_quote",
+    "div.zmail_extra",
+    "div#ms-outlook-mobile-signature",
 )
 # After these everything else in the document is the quoted original (Outlook desktop/web).
-_CUT_SELECTORS = ("div#divRplyFwdMsg", "div#appendonsend", "div.OutlookMessageHeader")
-_BORDER_TOP = re.compile(r"border-top\s*:\s*solid", re.I)
-_FROM_LABEL = re.compile(r"^\s*(From|От|Od|Von)\s*:", re.I)
+_CUT_SELECTORS = (
+    "div#divRplyFwdMsg",
+    "div#appendonsend",
+    "div.OutlookMessageHeader",
+    "div#mail-editor-reference-message-container",  # new Outlook for Mac
+)
+_BORDER_TOP = re.compile(r"border-top\s*:[^;\"']*solid", re.I)
+_FROM_LABEL = re.compile(r"^\s*(From|От|Od|Von|De|Da|Van)\s*:", re.I)
 _SPACES = re.compile(r"[ \t\u00a0\u200b\u200c\ufeff]+")
 
 

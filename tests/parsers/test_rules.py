@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parsers import answers, forms, kinds, language, mime, quotes, scores, tokens, words
+from parsers import answers, forms, html, kinds, language, mime, quotes, scores, tokens, words
 from parsers.interpret import comment_without
 from parsers.mime import Bodies
 from tests.parsers.surveys import CSAT, NPS, SERVICE_QUALITY, THUMBS
@@ -258,6 +258,26 @@ def test_words_longest_phrase_wins() -> None:
 )
 def test_visible_text(text: str, expected: str) -> None:
     assert quotes.visible_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("html_body", "expected"),
+    [
+        ('<div dir="ltr">9</div><div class="gmail_quote"><div>On Mon A wrote:</div>'
+         "<blockquote>0-10</blockquote></div>", "9"),
+        ('<p>8 great</p><div style="border:none;border-top:solid #E1E1E1 1.0pt"><p><b>From:</b>'
+         " Acme</p><p><b>Sent:</b> Fri</p></div><p>How likely, 0-10? 3</p>", "8 great"),
+        ('<div>7</div><div style="border-top: 1pt solid rgb(225,225,225)"><b>Von:</b> Acme'
+         "<br><b>Gesendet:</b> Freitag</div><div>0-10</div>", "7"),
+        ('<div>6</div><div class="protonmail_quote">On Fri wrote:<blockquote>3</blockquote></div>',
+         "6"),
+        ('<div>5 ok</div><div id="mail-editor-reference-message-container"><b>From:</b> A'
+         "<div>0-10</div></div>", "5 ok"),
+        ("<div>10</div><blockquote type=\"cite\">On 20 Nov, A wrote: 2</blockquote>", "10"),
+    ],
+)
+def test_visible_html_text(html_body: str, expected: str) -> None:
+    assert html.visible_html_text(html_body) == expected
 
 
 # ------------------------------------------------------------------ tokens, language, mime
