@@ -75,6 +75,18 @@ def _outlook_header_block(soup: BeautifulSoup) -> Tag | None:
     return None
 
 
+def _wrapper_of(block: Tag) -> Tag:
+    """The div that holds nothing but the separator block (Outlook wraps it; the original
+    follows the wrapper), or the block itself. A parent with text of its own (Word's
+    WordSection1 holding the reply too) is no wrapper: cutting it would cut the reply."""
+    parent = block.parent
+    if isinstance(parent, Tag) and parent.name == "div":
+        own = parent.get_text(" ", strip=True)
+        if own == block.get_text(" ", strip=True):
+            return parent
+    return block
+
+
 def remove_quotes(soup: BeautifulSoup) -> None:
     """Drop quoted originals and signatures marked up by the common clients."""
     for name in _DROP:
@@ -86,10 +98,7 @@ def remove_quotes(soup: BeautifulSoup) -> None:
             _cut_from(found)
     block = _outlook_header_block(soup)
     if block is not None:
-        # The separator block sits inside a wrapper div; the original follows the wrapper.
-        target = block.parent if isinstance(block.parent, Tag) and block.parent.name == "div" \
-            and len(block.parent.find_all("div", recursive=False)) == 1 else block
-        _cut_from(target)
+        _cut_from(_wrapper_of(block))
     for selector in _QUOTE_SELECTORS:
         for tag in soup.select(selector):
             tag.decompose()

@@ -146,13 +146,59 @@ class OutOfOfficeSubject(Rule):
         return f"subject: {found.group(0).lower()}" if found else None
 
 
+# Said only by vacation notices, wherever they stand in the first lines.
+_AWAY_PHRASES = re.compile(
+    r"(?:i am|i'm|i will be|i'll be)\s+(?:\w+\s+){0,3}?(?:out of (?:the )?office|away until|"
+    r"travell?ing (?:on business|for work)|on a business trip)|"
+    r"will be back in the office|(?:with )?(?:no|limited) access to (?:my )?e-?mail|"
+    r"(?:upon|on|after) my return|"
+    r"(?:я\s+)?нахожусь\s+(?:в отпуске|в командировке|на больничном|вне офиса)|"
+    r"с ограниченным доступом к (?:электронной )?почте|после (?:моего )?возвращения|"
+    r"(?:jestem|będę)\s+nieobecn[ya]|przebywam\s+(?:\w+\s+){0,2}?na urlopie|"
+    r"po (?:moim )?powrocie|z ograniczonym dostępem do (?:poczty|e-?maila)",
+    re.I,
+)
+_OPENS_WITH_SCORE = re.compile(r"\s*(?:\d{1,2}(?!\d)|[0-9]\ufe0f?\u20e3|\U0001f51f|[★⭐])")
+
+
 class OutOfOfficeText(Rule):
     name, kind = "out_of_office_text", "auto_reply"
     description = "a header-less vacation notice: 'I am out of the office' at the top (en/ru/pl)"
 
     def check(self, ev: Evidence) -> str | None:
-        found = _AWAY_TEXT.search(ev.visible_text[:400])
-        return f"text: {' '.join(found.group(1).split()).lower()}" if found else None
+        head = ev.visible_text[:400]
+        if _OPENS_WITH_SCORE.match(head):  # "10! I'm out of the office till Monday, but…"
+            return None
+        found = _AWAY_TEXT.search(head)
+        phrase = found.group(1) if found else None
+        if phrase is None:
+            more = _AWAY_PHRASES.search(head)
+            phrase = more.group(0) if more else None
+        return f"text: {' '.join(phrase.split()).lower()}" if phrase else None
+
+
+_READ_SUBJECT = re.compile(
+    r"^\s*(?:read|not read|read receipt|прочитано|не прочитано|przeczytane|przeczytano|"
+    r"nieprzeczytane|gelesen|lu)\s*:",
+    re.I,
+)
+
+
+class ReadReceipt(Rule):
+    name, kind = "read_receipt", "auto_reply"
+    description = "a read receipt: RFC 8098 disposition-notification, or Outlook's 'Read:'"
+
+    def check(self, ev: Evidence) -> str | None:
+        try:
+            report = str(ev.msg.get_param("report-type") or "").lower()
+            types = {part.get_content_type() for part in ev.msg.walk()}
+        except LENIENT_ERRORS:
+            return None
+        if report == "disposition-notification" or "message/disposition-notification" in types:
+            return "read receipt (disposition-notification)"
+        if _READ_SUBJECT.match(ev.subject):
+            return "read receipt (subject)"
+        return None
 
 
 _GOOGLE_FROM = re.compile(r"forms-receipts-noreply@google\.com|forms-noreply@google\.com", re.I)
@@ -221,6 +267,7 @@ AUTO_REPLY_RULES: tuple[Rule, ...] = (
     BulkPrecedence(),
     OutOfOfficeSubject(),
     OutOfOfficeText(),
+    ReadReceipt(),
 )
 # Google's own form mail is recognised before the auto-reply headers: it is machine-sent
 # (and may say so in Auto-Submitted) yet it is exactly the answer we are waiting for.

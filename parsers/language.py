@@ -10,7 +10,8 @@ _POLISH_LETTERS = re.compile("[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
 _POLISH_WORDS = re.compile(
     r"\b(?:jest|nie|tak|dziękuję|dziekuje|dobrze|bardzo|ocena|się|sie|czy|oraz|był|było|"
     r"pozdrawiam|proszę|prosze|szybko|wolno|źle|zle|średnio|świetnie|natychmiast|w|z|"
-    r"że|jak|ale|fatalnie|doskonale|kiepsko|słabo|dzięki|wszystko)\b",
+    r"że|jak|ale|fatalnie|doskonale|kiepsko|słabo|dzięki|wszystko|na|jeden|dwa|trzy|cztery|"
+    r"siedem|osiem|mocne|super|pani|pan)\b",
     re.I,
 )
 _ENGLISH_WORDS = re.compile(r"\b(?:the|and|is|was|you|thanks|thank|good|great|it|very)\b", re.I)
@@ -35,4 +36,6 @@ def detect(text: str) -> str | None:
     english = len(_ENGLISH_WORDS.findall(text))
     if polish > english and polish >= 1:
         return "pl"
+    if english == 0 and lat < 24:
+        return None  # "Osiem", "zero", "mocne 8": too little to tell; the quote will say
     return "en"

@@ -46,7 +46,9 @@ _BEFORE_VERB = re.compile(
     r"(?<!\w)(?:a|an|out of|из|a solid|a perfect|give(?: you| it| them)?|rate(?: you| it)?|"
     r"say|score|rating|на|ставлю|поставлю|оценка|оцениваю|оценил[аи]?|daję|daje|dam|na|ocena|"
     r"oceniam(?: na)?|oceniam was na|not|never|не|nie|(?:more )?like|rather|а|скорее|tylko|"
-    r"raczej)\s*[:=-]?\s*$",
+    r"raczej|definitely(?: a)?|absolutely(?: a)?|easily(?: a)?|strong|"
+    r"тв[её]рд(?:ая|ую|ые)|уверенн(?:ая|ую)|крепк(?:ая|ую)|mocn[aąe]|solidn[aąe]|pewn[aą])"
+    r"\s*[:=-]?\s*$",
     re.I,
 )
 _AFTER_ALONE = re.compile(r"\s*(?:$|[.,;:!?)\u2013\u2014-])")

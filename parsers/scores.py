@@ -47,6 +47,11 @@ _MONTHS = (
 _NOISE = re.compile(
     r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b"  # dates 12.11.2026, 2026-11-12, 11/12/26
     r"|\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm)?"  # times
+    r"|\b\d{1,2}\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)"  # "at 8 am"
+    # extensions, rooms, floors, pages, steps: "extension 7", "кабинет 5", "pokój 4"
+    r"|\b(?:ext(?:ension)?|room|floor|office|apt|suite|building|page|step|item|line|version|"
+    r"option|кабинет\w*|комнат\w*|этаж\w*|офис\w*|квартир\w*|пункт\w*|шаг\w*|"
+    r"pok[oó]j\w*|piętr\w*|pietr\w*|biur\w*|wewn|punkt|krok\w*|strona|stronie)\.?\s*\d+"
     r"|[#№]\s*\d+|\b(?:ticket|tiket|заявк[аиеу]|тикет|zgłoszeni[ea]|nr|no\.)\s*[#№:]?\s*\d+"
     r"|\+?\d[\d ()-]{7,}\d"  # phone numbers
     r"|(?:scale|шкал\w*|skali)\s+(?:of|from|от|od)?\s*\d+\s*(?:to|-|–|до|do)\s*\d+"
@@ -69,8 +74,12 @@ _NEGATED = re.compile(
 )
 _KEYCAP = re.compile("([0-9])\ufe0f?\u20e3|\U0001f51f")
 _STARS = re.compile("[★⭐]+[☆]*")
+_UNIT_WORDS = r"points?|pts|stars?|балл\w*|звезд\w*|punkt\w*|pkt|gwiazd\w*"
+# "9/10", "9 из 10", "5 баллов из 10", "8 pkt na 10", "11 out of 10" (group 3: said in words)
 _OUT_OF = re.compile(
-    r"(?<![\d.,/])(\d{1,2})\s*(?:/|из|out of|z|na|of)\s*(\d{1,2})(?![\d/])", re.I
+    rf"(?<![\d.,/])(\d{{1,2}})\s*(?:(?:{_UNIT_WORDS})\s*)?(?:(/)|из|out of|z|na|of)\s*"
+    r"(\d{1,2})(?![\d/])",
+    re.I,
 )
 _DECIMAL = re.compile(r"(?<![\d.,])(\d{1,2})[.,](\d)(?![\d.,])")
 _BARE = re.compile(r"(?<![\w.,/#№+])(\d{1,2})(?![\w/]|[.,]\d)")
@@ -78,14 +87,16 @@ _SCORE_WORDS = re.compile(
     r"(?<!\w)(?:(?:i'?d give(?: (?:it|you|them))?(?: a)?|i give(?: (?:it|you|them))?(?: a)?|"
     r"i(?:'?d| would) (?:say|rate (?:it|you|this))|i rate (?:it|you|this)|"
     r"my (?:score|rating) is|(?:a )?solid|score|rating|моя оценка|оценка|(?:я )?ставлю(?: вам)?|"
-    r"поставлю(?: вам)?|оцениваю(?: на)?|на|moja ocena|ocena|oceniam(?: was)?(?: na)?|"
-    r"daję(?: wam)?|daje|dam)\s*[:=-]?\s*)+$",
+    r"поставлю(?: вам)?|оцениваю(?: на)?|на|na|moja ocena|ocena|oceniam(?: was)?(?: na)?|"
+    r"daję(?: wam)?|daje|dam|"
+    # the adverbs and adjectives people put before a score: "definitely a 10", "mocne 8"
+    r"definitely(?: a)?|absolutely(?: a)?|easily(?: a)?|(?:a )?strong|i'?d rate (?:you|us)(?: a)?|"
+    r"тв[её]рд(?:ая|ую|ые)|уверенн(?:ая|ую|ые)|крепк(?:ая|ую)|однозначно|"
+    r"mocn[aąe]|solidn[aąe]|pewn[aą]|zdecydowanie|spokojnie)\s*[:=-]?\s*)+$",
     re.I,
 )
 # What may follow a score and belongs to it, not to the comment: "7 баллов", "4 stars".
-_SCORE_UNITS = re.compile(
-    r"\s*(?:points?|pts|stars?|балл\w*|звезд\w*|punkt\w*|pkt|gwiazd\w*)(?!\w)", re.I
-)
+_SCORE_UNITS = re.compile(rf"\s*(?:{_UNIT_WORDS})(?!\w)", re.I)
 
 
 def _keyword_start(text: str, start: int) -> int:
@@ -144,7 +155,9 @@ class OutOf(ScoreRule):
     def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
         found: list[Candidate] = []
         for m in _OUT_OF.finditer(text):
-            top, bottom = int(m.group(1)), int(m.group(2))
+            top, bottom = int(m.group(1)), int(m.group(3))
+            if bottom in (5, 7, 10) and bottom < top <= 2 * bottom and not m.group(2):
+                top = bottom  # "11 out of 10!": the top of the scale, said with feeling
             if bottom in (5, 7, 10) and top <= bottom:
                 start = _keyword_start(text, m.start())
                 found.append(Candidate(top, start, m.end(), self.name))
@@ -273,9 +286,43 @@ def candidates(text: str, survey: SurveySpec | None) -> list[Candidate]:
     return found
 
 
+# Words of doubt between two numbers keep them both in play: "9, maybe 10", "8 или 9".
+_HESITATION = re.compile(
+    r"(?<!\w)(?:or|maybe|perhaps|actually|rather|even|more like|between|и|или|может|скорее|"
+    r"точнее|даже|а то и|lub|albo|czy|może|raczej|właściwie|nawet|a nawet)(?!\w)",
+    re.I,
+)
+_CLAUSE_BREAK = re.compile(r"[.!?;:,\u2013\u2014-]|\n")
+
+
+def _leading(text: str, found: list[Candidate]) -> list[Candidate]:
+    """A score that opens a line and is followed by a sentence of its own wins over numbers
+    mentioned later in that sentence ("6 - I would give Anna 5 stars, but…"): the client
+    answered first and explained after. Doubt ("9, maybe 10") or a bare range ("8-9")
+    leaves all of them in play."""
+    first = min(found, key=lambda c: c.start)
+    line_start = text.rfind("\n", 0, first.start) + 1
+    if text[line_start : first.start].strip():
+        return found
+    for other in found:
+        if other.value == first.value:
+            continue
+        if other.start < first.end:  # one span read two ways ("7.5"): truly in between
+            return found
+        between = text[first.end : other.start]
+        words = re.findall(r"[^\W\d_]+", between)
+        if not _CLAUSE_BREAK.match(between.lstrip(" ")) or len(words) < 2 or _HESITATION.search(
+            between
+        ):
+            return found
+    return [c for c in found if c.value == first.value]
+
+
 def read_score(text: str, survey: SurveySpec | None) -> ScoreResult:
     """The one score in `text`, or a named reason: no_score, ambiguous_score, out_of_scale."""
     found = candidates(text, survey)
+    if len({c.value for c in found}) > 1:
+        found = _leading(text, found)
     values = list(dict.fromkeys(c.value for c in found))
     spans = tuple((c.start, c.end) for c in found)
     if not values:

@@ -96,11 +96,11 @@ async def drain_loop(
     from mailflow.inbound.worker import run_until_empty
 
     while not stop.is_set():
+        wake.clear()  # before the round: mail stored during it wakes the next one at once
         try:
             await asyncio.to_thread(run_until_empty, settings, engine)
         except SQLAlchemyError as exc:  # the database is away: try again on the next round
             log.warning("inbound worker: %s", exc)
-        wake.clear()
         waits = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait(

@@ -10,6 +10,9 @@ from tests.parsers.surveys import SURVEYS
 
 # name: (survey, kind, score, language, must be in visible_text, must not be in it, error prefix)
 REPLIES = {
+    "outlook_en_html_only_block_in_word_section": ("nps", 10, "en", "10", "How did we do", None),
+    "outlook_ru_units_out_of_ten": ("nps", 8, "ru", "Мастер пришёл", "Acme Support", None),
+    "gmail_en_number_in_the_explanation": ("nps", 6, "en", "process was slow", "wrote:", None),
     "gmail_en_nps_9_quoted": ("nps", 9, "en", "very happy", "wrote:", None),
     "gmail_ru_score_9_quoted": ("nps", 9, "ru", "быструю помощь", "Насколько", None),
     "gmail_pl_score_8_quoted": ("nps", 8, "pl", "dziękuję", "napisał", None),

@@ -60,11 +60,31 @@ def test_kind_rule_alone(rule: kinds.Rule, headers: str, subject: str, hit: bool
         ("Dzień dobry, jestem na urlopie do 5 grudnia.", True),
         ("I was on vacation when the ticket closed, but 9 - great work", False),
         ("10, and sorry for the delay: I'm out of the office today", False),
+        ("Здравствуйте. Я нахожусь в командировке до 14.01 с ограниченным доступом к почте.",
+         True),
+        ("Dzień dobry,\nuprzejmie informuję, że do 7 stycznia przebywam na urlopie.", True),
+        ("Do 8.01 jestem nieobecny. W pilnych sprawach proszę pisać na biuro@firma.pl.", True),
+        ("Thank you for your email. I'm travelling on business and will be back in the office "
+         "on January 9.", True),
+        ("Please note I am away until Monday 10 January with no access to email.", True),
+        ("9! Wracam z urlopu jutro, dziękuję za pomoc", False),
         ("Когда я был в отпуске, вы всё сделали. 10", False),
     ],
 )
 def test_out_of_office_text_rule(text: str, hit: bool) -> None:
     assert bool(kinds.OutOfOfficeText().check(evidence(text=text))) is hit
+
+
+def test_read_receipt_rule() -> None:
+    raw = (b"Subject: Read: How did we do?\nContent-Type: multipart/report; "
+           b'report-type=disposition-notification; boundary="b"\n\n--b\nContent-Type: '
+           b"text/plain\n\nYour message was read on Monday.\n--b\nContent-Type: "
+           b"message/disposition-notification\n\nDisposition: manual-action/MDN-sent-manually; "
+           b"displayed\n--b--\n")
+    msg = mime.parse_bytes(raw)
+    assert kinds.ReadReceipt().check(kinds.Evidence(msg=msg, subject="Read: How did we do?"))
+    assert kinds.ReadReceipt().check(evidence(subject="Прочитано: Как мы справились?"))
+    assert not kinds.ReadReceipt().check(evidence(subject="Re: Reading your survey"))
 
 
 def test_delivery_report_rule() -> None:
@@ -167,6 +187,25 @@ def test_noise_rule_masks_numbers_that_are_not_scores() -> None:
         ("👍", None, 1, None),
         ("great", None, None, "no_score"),
         ("4 and 5", None, None, "ambiguous_score: 4 or 5"),
+        # a unit between the score and its scale
+        ("5 баллов из 10", NPS, 5, None),
+        ("Ставлю 8 баллов из 10", NPS, 8, None),
+        ("9 points out of 10", NPS, 9, None),
+        ("Oceniam na 8 punktów na 10", NPS, 8, None),
+        ("11 out of 10!", NPS, 10, None),
+        # numbers in the explanation that are not a second score
+        ("9 - the engineer arrived at 8 am sharp, as promised.", NPS, 9, None),
+        ("10. Please have Anna call me on extension 7 about the invoice.", NPS, 10, None),
+        ("6 - I would give Anna 5 stars personally, but the process was slow.", NPS, 6, None),
+        ("9. Last time I would have said 4, honestly", NPS, 9, None),
+        # …while doubt, ranges and one number read two ways stay ambiguous
+        ("9, maybe 10", NPS, None, "ambiguous_score: 9 or 10"),
+        ("8 или 9", NPS, None, "ambiguous_score: 8 or 9"),
+        ("7.5", NPS, None, "ambiguous_score: 7 or 8"),
+        ("7, 8", NPS, None, "ambiguous_score: 7 or 8"),
+        ("Last month I gave you a 4, but this time it's a 9.", NPS, None,
+         "ambiguous_score: 4 or 9"),
+        ("Твёрдая девятка", NPS, 9, None),
     ],
 )
 def test_read_score(text: str, survey, score: int | None, error: str | None) -> None:
@@ -214,6 +253,10 @@ def test_spelled_out_scores(text: str, survey, score: int | None) -> None:
         ("I'd give it a solid 9", NPS, None),
         ("ten - thank you Anna!", NPS, "thank you Anna"),
         ("Ставлю десять, всё быстро", NPS, "всё быстро"),
+        ("Definitely a 10", NPS, None),
+        ("mocne 8", NPS, None),
+        ("Na 7.", NPS, None),
+        ("Hi there,\n\nI'd rate you a 9.", NPS, "Hi there"),
     ],
 )
 def test_rating_phrases_are_not_the_comment(text: str, survey, comment: str | None) -> None:
@@ -274,6 +317,10 @@ def test_visible_text(text: str, expected: str) -> None:
         ('<div>5 ok</div><div id="mail-editor-reference-message-container"><b>From:</b> A'
          "<div>0-10</div></div>", "5 ok"),
         ("<div>10</div><blockquote type=\"cite\">On 20 Nov, A wrote: 2</blockquote>", "10"),
+        # Word puts the reply and the From/Sent block in one WordSection1 div
+        ('<div class="WordSection1"><p class="MsoNormal">10</p><p class="MsoNormal">Ann</p>'
+         '<div style="border:none;border-top:solid #E1E1E1 1.0pt"><p><b>From:</b> Acme</p>'
+         "<p><b>Sent:</b> Fri</p></div><p>How likely, 0-10?</p></div>", "10\n\nAnn"),
     ],
 )
 def test_visible_html_text(html_body: str, expected: str) -> None:
@@ -298,7 +345,8 @@ def test_token_candidates() -> None:
     ("text", "lang"),
     [("Спасибо, всё отлично", "ru"), ("Dziękuję, było świetnie", "pl"),
      ("Bardzo dobrze, ocena 5", "pl"), ("Great job, thanks", "en"), ("10", None),
-     ("9 http://example.com/very/long/latin/path", None)],
+     ("9 http://example.com/very/long/latin/path", None), ("Osiem", "pl"), ("zero", None),
+     ("mocne 8", "pl"), ("Na 7.", "pl")],
 )  # fmt: skip
 def test_language(text: str, lang: str | None) -> None:
     assert language.detect(text) == lang
