@@ -40,12 +40,13 @@ _OUTLOOK_NEXT = re.compile(
     r"wysłane|gesendet|an|betreff|envoyé|à|objet|enviado|para|asunto|inviato|oggetto|"
     r"verzonden|aan|onderwerp)\s*:", re.I
 )
+# A device footer is a short line of its own ("Sent from my Verizon Wireless BlackBerry");
+# "Sent from my desk, which is easier than my phone." is the sender's sentence.
 _SIGNATURE = re.compile(
     r"^\s*(?:--|-- |—|__)\s*$"
-    r"|^\s*(?:sent from my |sent from (?:mail|outlook|yahoo)|get outlook for |"
-    r"отправлено с (?:iphone|ipad|моего)|отправлено из мобильной|"
-    r"wysłane z (?:iphone|ipad|mojego|aplikacji)|wysłano z (?:iphone|mojego|aplikacji)|"
-    r"sent with |envoyé de mon)",
+    r"|^\s*(?:sent from my|sent from|sent with|sent via|get outlook for|отправлено с|"
+    r"отправлено из|отправлено через|wysłane z|wysłano z|wysłane przy użyciu|envoyé de mon|"
+    r"gesendet von meinem|enviado desde mi)(?:\s+[\w.'’&()-]+){1,6}\s*[.!]?\s*$",
     re.I,
 )
 _SIGNOFF = re.compile(

@@ -297,6 +297,13 @@ def test_words_longest_phrase_wins() -> None:
         ("10 merci\n\nLe ven. 20 nov. 2026 à 10:00, Acme <s@a.fr> a écrit :\n> 0", "10 merci"),
         ("8\n\nDe : Acme <a@b.c>\nEnvoyé : vendredi\nÀ : x@y.z\nObjet : 0-10\n", "8"),
         ("7\n\nVon: Acme <a@b.c>\nGesendet: Freitag\nAn: x@y.z\nBetreff: 0-10\n", "7"),
+        ("9\n\nSent from my Verizon Wireless BlackBerry", "9"),
+        ("9\n\nSent from my desk, it is easier than my phone.",
+         "9\n\nSent from my desk, it is easier than my phone."),
+        ("8\n\nWysłane z aplikacji Poczta w systemie Windows", "8"),
+        ("Great -- really\n\n-- \nrick", "Great -- really"),
+        ("Keys below.\n\nOn Tue, Apr 5, 2011 at 11:00 AM, Some Person <s@p.com>wrote:\n\n> Hi",
+         "Keys below."),
     ],
 )
 def test_visible_text(text: str, expected: str) -> None:
