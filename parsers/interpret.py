@@ -107,7 +107,21 @@ def _form_survey(msg: ParsedMessage, survey: SurveySpec) -> Interpretation:
     return Interpretation(None, comment, mapped, None)
 
 
+def _subject_answer(subject: str) -> str:
+    """What was typed after the survey's question in the subject ("Re: How did we do? 10"),
+    for replies whose body holds nothing but the quote."""
+    head, mark, tail = subject.rpartition("?")
+    return tail.strip() if mark and head and len(tail.strip()) <= 60 else ""
+
+
 def _scale_survey(msg: ParsedMessage, survey: SurveySpec | None) -> Interpretation:
+    if msg.kind == "reply" and not msg.visible_text.strip() and _subject_answer(msg.subject):
+        text = _subject_answer(msg.subject)
+        result = scores.read_score(text, survey)
+        comment = comment_without(text, result.spans)
+        return Interpretation(
+            result.score, comment, _answers_for(survey, result.score), result.error
+        )
     if msg.kind in FORM_KINDS:
         result = _scale_from_fields(msg.form_fields, survey)
         comment = form_answers.comment_field(msg.form_fields)

@@ -10,6 +10,7 @@ from tests.parsers.surveys import SURVEYS
 
 # name: (survey, kind, score, language, must be in visible_text, must not be in it, error prefix)
 REPLIES = {
+    "gmail_en_score_typed_in_subject": ("nps", 10, "en", "", "wrote", None),
     "outlook_en_html_only_block_in_word_section": ("nps", 10, "en", "10", "How did we do", None),
     "outlook_ru_units_out_of_ten": ("nps", 8, "ru", "Мастер пришёл", "Acme Support", None),
     "gmail_en_number_in_the_explanation": ("nps", 6, "en", "process was slow", "wrote:", None),
