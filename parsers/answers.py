@@ -13,8 +13,15 @@ from parsers.types import QuestionSpec, SurveySpec
 from parsers.words import normalise_label
 
 _COMMENT_LABEL = re.compile(
-    r"comment|remarks?|feedback|anything else|suggestion|your message|^message$|"
-    r"комментар|отзыв|пожелани|замечани|сообщени|komentarz|uwag|opini|wiadomość|sugesti",
+    r"comment|remarks?|feedback|anything else|suggestion|your message|^message(?: body)?$|"
+    r"комментар|отзыв|пожелани|замечани|сообщени|komentarz|uwag|opini|wiadomo[śs][ćc]|"
+    r"wiadomości|treść|sugesti",
+    re.I,
+)
+# How form tools print a field left blank.
+EMPTY_VALUE = re.compile(
+    r"^\s*(?:\(?(?:empty|none|n/?a|not answered|no answer|пусто|нет ответа|brak|"
+    r"brak odpowiedzi|puste)\)?|[-—–]+)\s*$",
     re.I,
 )
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}|[a-z])[.)]\s+", re.I)
@@ -23,12 +30,26 @@ _MIN_CONTAINED = 6
 
 def _norm(text: str) -> str:
     text = _NUMBERING.sub("", text)
-    return normalise_label(re.sub(r"[\s*?!:;.,\"'«»„”“()]+", " ", text))
+    return normalise_label(re.sub(r"[\s*?!:;.,\"'«»„”“()_-]+", " ", text))
 
 
-def is_comment_label(label: str) -> bool:
-    """A free-text field: "Comment", "Комментарий", "Komentarz", "Additional comments"…"""
-    return bool(_COMMENT_LABEL.search(label or ""))
+_OPTIONAL = re.compile(r"\((?:optional|необязательно|opcjonalnie)\)", re.I)
+
+
+def is_comment_label(label: str, survey: SurveySpec | None = None) -> bool:
+    """A free-text field: "Comment", "Комментарий", "Komentarz", "Additional comments"…, or
+    the survey's own comment prompt ("What is the main reason for your score?")."""
+    if _COMMENT_LABEL.search(label or ""):
+        return True
+    wanted = _norm(label or "")
+    if survey is None or len(wanted) < _MIN_CONTAINED:
+        return False
+    for prompt in survey.comment_prompts.values():
+        name = _norm(_OPTIONAL.sub("", prompt))
+        if name and (name == wanted or (len(name) >= _MIN_CONTAINED and name in wanted)
+                     or wanted in name):
+            return True
+    return False
 
 
 def match_question(label: str, survey: SurveySpec) -> QuestionSpec | None:
@@ -88,7 +109,7 @@ def map_fields(fields: list[tuple[str, str]], survey: SurveySpec) -> dict[str, s
     for label, value in fields:
         question = match_question(label, survey) if label else None
         if question is None:
-            if not is_comment_label(label):
+            if not is_comment_label(label, survey):
                 unmatched.append(value)
             continue
         if question.key in answers:
@@ -103,9 +124,52 @@ def map_fields(fields: list[tuple[str, str]], survey: SurveySpec) -> dict[str, s
     return answers
 
 
-def comment_field(fields: list[tuple[str, str]]) -> str | None:
+def comment_field(
+    fields: list[tuple[str, str]], survey: SurveySpec | None = None
+) -> str | None:
     """The value of the first comment-like field, when it says something."""
     for label, value in fields:
-        if is_comment_label(label) and value.strip():
+        if is_comment_label(label, survey) and value.strip() and not EMPTY_VALUE.match(value):
             return value.strip()
     return None
+
+
+_NEGATION_BEFORE = re.compile(r"(?:\bnot|\bnever|\bnie|(?<!\w)не|(?<!\w)ни)\s+(?:\w+\s+)?$", re.I)
+_GREETING = re.compile(r"\bgood\s+(?:morning|afternoon|evening|day|night)\b|добр\w+\s+\w+", re.I)
+
+
+def _mentions(text: str, question: QuestionSpec) -> set[str]:
+    """The options of `question` a free sentence names, longest label first, negated ones
+    ("not fast", "nie szybko") left out."""
+    names = sorted(
+        (
+            (label.lower(), option.key)
+            for option in question.options
+            for label in {*option.labels.values(), option.key.replace("_", " ")}
+            if label.strip()
+        ),
+        key=lambda pair: -len(pair[0]),
+    )
+    found: set[str] = set()
+    for label, key in names:
+        for m in re.finditer(rf"(?<!\w){re.escape(label)}(?!\w)", text):
+            if not _NEGATION_BEFORE.search(text[: m.start()]):
+                found.add(key)
+        text = re.sub(rf"(?<!\w){re.escape(label)}(?!\w)", " ", text)
+    return found
+
+
+def sentence_answers(text: str, survey: SurveySpec) -> dict[str, str]:
+    """Answers said in a sentence ("It was fast and the manager did an excellent job"): only
+    when every question is named by exactly one of its options, else nothing, because a
+    guess here would file an answer the client never gave."""
+    text = _GREETING.sub(" ", text.lower())
+    answers: dict[str, str] = {}
+    for question in survey.questions:
+        if not question.options:
+            continue
+        found = _mentions(text, question)
+        if len(found) != 1:
+            return {}
+        answers[question.key] = found.pop()
+    return answers

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
+from parsers.answers import is_comment_label
 from parsers.html import soup_of
 
-_LABEL_LINE = re.compile(r"^\s*\*?([^:\n]{1,80}?)\*?\s*[:：]\s*(.*?)\s*$")
+_LABEL_LINE = re.compile(r"^\s*\*?([^:\n]{1,160}?)\*?\s*[:：]\s*(.*?)\s*$")
 _LETTER = re.compile(r"[^\W\d_]")
 _REQUIRED = re.compile(r"\s*\*\s*$")
 _SPACES = re.compile(r"\s+")
@@ -26,6 +27,7 @@ _NOISE_LABELS = re.compile(
     re.I,
 )
 _MAX_FIELDS = 60
+_MAX_ITEMS = 2000  # a form mail is short; a huge document is not read whole
 
 
 def _clean(text: str) -> str:
@@ -40,26 +42,70 @@ def label_value(line: str) -> tuple[str, str] | None:
     label, value = _clean(found.group(1)), found.group(2).strip()
     if not _LETTER.search(label) or _NOISE_LABELS.match(label) or value.startswith("//"):
         return None
-    if len(label.split()) > 12 or (label[-1:].isdigit() and value[:1].isdigit()):
+    longest = 24 if label.endswith("?") else 12  # a form's question may be long
+    if len(label.split()) > longest or (label[-1:].isdigit() and value[:1].isdigit()):
         return None  # a long sentence, or a time such as "10:15"
     return label, value
 
 
+_RULER = re.compile(r"^[*=_~-]{3,}$")  # 1C-Bitrix prints "Question\n*****\nAnswer"
+_QUESTION_LINE = re.compile(r"^.{3,200}\?\s*\*?$")
+
+
+def _next_value(lines: list[str], i: int) -> tuple[str, int] | None:
+    """The line after line i (past a ruler) when it reads as a value, and where it ends."""
+    j = i + 1
+    if j < len(lines) and _RULER.match(lines[j]):
+        j += 1
+    if j < len(lines) and lines[j] and label_value(lines[j]) is None and len(lines[j]) <= 500:
+        return lines[j], j + 1
+    return None
+
+
+def _comment_rest(lines: list[str], j: int) -> tuple[list[str], int]:
+    """A comment's further lines: up to a blank line or the next "Label:" line."""
+    rest: list[str] = []
+    while j < len(lines) and lines[j] and label_value(lines[j]) is None:
+        rest.append(lines[j])
+        j += 1
+    return rest, j
+
+
 def text_fields(text: str) -> list[tuple[str, str]]:
-    """Pairs from "Label: value" lines, and "Label:" with the value on the next line."""
+    """Pairs from "Label: value" lines; "Label:", "A question?" or a label over a ruler with
+    the value on the next line; a comment keeps its following lines."""
     fields: list[tuple[str, str]] = []
     lines = [line.strip() for line in text.split("\n")]
     i = 0
     while i < len(lines) and len(fields) < _MAX_FIELDS:
         pair = label_value(lines[i])
-        if pair and not pair[1]:
-            following = lines[i + 1] if i + 1 < len(lines) else ""
-            if following and label_value(following) is None:
-                fields.append((pair[0], following))
-                i += 2
-                continue
-        elif pair:
+        below = None
+        ruled = i + 1 < len(lines) and bool(_RULER.match(lines[i + 1]))
+        if (pair and not pair[1]) or (
+            pair is None
+            and lines[i]
+            and (
+                ruled
+                or _QUESTION_LINE.match(lines[i])
+                or (len(lines[i]) <= 60 and is_comment_label(lines[i]))
+            )
+        ):
+            below = _next_value(lines, i)
+        if below is not None:
+            label = pair[0] if pair else _clean(lines[i])
+            value, i = below
+            if is_comment_label(label):
+                rest, i = _comment_rest(lines, i)
+                value = "\n".join([value, *rest])
+            fields.append((label, value))
+            continue
+        if pair and pair[1]:
+            i += 1
+            if is_comment_label(pair[0]):
+                rest, i = _comment_rest(lines, i)
+                pair = (pair[0], "\n".join([pair[1], *rest]))
             fields.append(pair)
+            continue
         i += 1
     return fields
 
@@ -104,48 +150,62 @@ def _option_state(tag: Tag) -> bool | None:
     return None
 
 
-def _linear(soup: BeautifulSoup) -> list[tuple[str, str]]:
-    """The document as ("label"|"option"|"text", text) items, unchecked options dropped."""
-    items: list[tuple[str, str]] = []
-    for tag in soup.find_all(True):
-        if tag.name in ("script", "style", "head"):
-            tag.decompose()
-    consumed: set[int] = set()
-    for tag in soup.find_all(True):
-        if id(tag) in consumed:
-            continue
-        state = _option_state(tag)
-        if state is not None or _is_label(tag):
-            text = _clean(tag.get_text(" "))
-            for inner in tag.find_all(True):
-                consumed.add(id(inner))
-            if state is True:
-                items.append(("option", text))
-            elif state is None and text:
-                items.append(("label", text.rstrip(":：").strip()))
-            continue
-        own = _clean(" ".join(s for s in tag.find_all(string=True, recursive=False)))
-        if own:
-            items.append(("text", own))
+def _linear(soup: BeautifulSoup) -> list[tuple[str, str, int]]:
+    """The document as ("label"|"option"|"text", text, parent) items in reading order,
+    unchecked options dropped; `parent` tells which text runs share an element. Each run of
+    text is its own item, so "<p><b>Speed:</b> Fast</p>" reads label then value, and
+    "Name: Ann<br>Speed: fast" reads as two lines."""
+    for tag in soup.find_all(("script", "style", "head")):
+        tag.decompose()
+    items: list[tuple[str, str, int]] = []
+
+    def walk(node: Tag) -> None:
+        for child in node.children:
+            if len(items) > _MAX_ITEMS:
+                return
+            if isinstance(child, Tag):
+                state = _option_state(child)
+                if state is None and not _is_label(child):
+                    walk(child)
+                    continue
+                text = _clean(child.get_text(" "))
+                if state is True:
+                    items.append(("option", text, id(child)))
+                elif state is None and text:
+                    items.append(("label", text.rstrip(":：").strip(), id(child)))
+            elif isinstance(child, NavigableString) and not isinstance(child, Comment):
+                text = _clean(str(child))
+                if text:
+                    items.append(("text", text, id(node)))
+
+    walk(soup)
     return items
 
 
-def _pair_items(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _pair_items(items: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
     fields: list[tuple[str, str]] = []
-    label: str | None = None
-    for kind, text in items:
+    label: str | None = None  # waiting for its value
+    question: str | None = None  # the last label: checked options belong to it
+    comment_in: int | None = None  # the element whose further lines extend the comment
+    for kind, text, parent in items:
         if kind == "label":
-            label = text
-        elif kind == "option" and label:
-            fields.append((label, text))
+            label = question = text
+            comment_in = None
+        elif kind == "option" and question:
+            fields.append((question, text))
+            label, comment_in = None, None
         elif kind == "text":
             pair = label_value(text)
             if pair and pair[1]:
                 fields.append(pair)
-                label = None
+                label, comment_in = None, parent if is_comment_label(pair[0]) else None
+            elif pair:  # "Speed:" with the value in the next element
+                label, comment_in = pair[0], None
             elif label and not (fields and fields[-1][0] == label):
                 fields.append((label, text))
-                label = None
+                label, comment_in = None, parent if is_comment_label(label) else None
+            elif comment_in == parent and fields:  # "line one<br>line two"
+                fields[-1] = (fields[-1][0], f"{fields[-1][1]}\n{text}")
     return fields
 
 

@@ -10,7 +10,7 @@ import re
 
 from parsers import answers as form_answers
 from parsers import forms, scores
-from parsers.types import Interpretation, ParsedMessage, SurveySpec
+from parsers.types import Interpretation, ParsedMessage, QuestionSpec, SurveySpec
 
 _TRIVIAL = re.compile(r"^[\s\W_]+|[\s\W_]+$")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -37,19 +37,46 @@ def _answers_for(survey: SurveySpec | None, score: int | None) -> dict[str, str]
     return {"score": str(score)}
 
 
+# Fields that hold numbers but never the score: ticket and phone numbers, names, ids.
+_NOT_A_SCORE_LABEL = re.compile(
+    r"ticket|number|phone|e-?mail|name|\bid\b|order|номер|телефон|имя|фамили|заказ|"
+    r"numer|telefon|imi[ęe]|nazwisko|zamówieni",
+    re.I,
+)
+# "10", "10 - Extremely likely", "9 (very likely)": a scale value with its label.
+_LABELLED_VALUE = re.compile(r"^\s*(\d{1,2})(?:\s*(?:[-–—:.)(]|$).*)?$", re.S)
+
+
+def _asks_the_question(label: str, survey: SurveySpec | None) -> bool:
+    """Whether a form label is the survey's own scale question, in any locale."""
+    if survey is None or not survey.question_texts:
+        return False
+    spec = QuestionSpec(key="score", texts=survey.question_texts)
+    as_form = SurveySpec("q", "form", questions=(spec,))
+    return form_answers.match_question(label, as_form) is not None
+
+
 def _scale_from_fields(
     fields: list[tuple[str, str]], survey: SurveySpec | None
 ) -> scores.ScoreResult:
-    """A score-type survey answered through a form: the field that holds a scale value."""
+    """A score-type survey answered through a form: the field that holds a scale value
+    (the one labelled with the survey's question when there is one)."""
+    asked = [(label, value) for label, value in fields if _asks_the_question(label, survey)]
     values: list[str] = []
     first = scores.ScoreResult(None, "no_score")
-    for label, value in fields:
-        if form_answers.is_comment_label(label) or _TOKEN_LABEL.match(label):
+    for label, value in asked or fields:
+        if (
+            form_answers.is_comment_label(label, survey)
+            or _TOKEN_LABEL.match(label)
+            or _NOT_A_SCORE_LABEL.search(label)
+        ):
             continue
+        labelled = _LABELLED_VALUE.match(value)
         if survey is not None and survey.type in ("thumbs", "csat"):
             result = scores.read_score(value, survey)
-        elif value.strip().isdigit() and len(value.strip()) <= 2:
-            result = scores.read_score(value.strip(), survey)
+        elif labelled:
+            value = labelled.group(1)
+            result = scores.read_score(value, survey)
         else:
             continue
         if result.score is not None or (result.error or "").startswith("out_of_scale"):
@@ -90,7 +117,7 @@ def _answers_only(line: str, survey: SurveySpec) -> bool:
 def _form_survey(msg: ParsedMessage, survey: SurveySpec) -> Interpretation:
     if msg.kind in FORM_KINDS:
         fields = msg.form_fields
-        comment = form_answers.comment_field(fields)
+        comment = form_answers.comment_field(fields, survey)
     else:
         fields = forms.text_fields(msg.visible_text)
         fields += [("", part) for part in _bare_parts(msg.visible_text)]
@@ -102,6 +129,8 @@ def _form_survey(msg: ParsedMessage, survey: SurveySpec) -> Interpretation:
         ]  # fmt: skip
         comment = form_answers.comment_field(fields) or comment_without("\n".join(rest), ())
     mapped = form_answers.map_fields(fields, survey)
+    if not mapped and msg.kind not in FORM_KINDS:
+        mapped = form_answers.sentence_answers(msg.visible_text, survey)
     if not mapped:
         return Interpretation(None, comment, {}, "no_answers")
     return Interpretation(None, comment, mapped, None)
@@ -124,7 +153,7 @@ def _scale_survey(msg: ParsedMessage, survey: SurveySpec | None) -> Interpretati
         )
     if msg.kind in FORM_KINDS:
         result = _scale_from_fields(msg.form_fields, survey)
-        comment = form_answers.comment_field(msg.form_fields)
+        comment = form_answers.comment_field(msg.form_fields, survey)
     else:
         result = scores.read_score(msg.visible_text, survey)
         comment = comment_without(msg.visible_text, result.spans)

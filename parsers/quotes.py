@@ -46,7 +46,8 @@ _SIGNATURE = re.compile(
     r"^\s*(?:--|-- |—|__)\s*$"
     r"|^\s*(?:sent from my|sent from|sent with|sent via|get outlook for|отправлено с|"
     r"отправлено из|отправлено через|wysłane z|wysłano z|wysłane przy użyciu|envoyé de mon|"
-    r"gesendet von meinem|enviado desde mi)(?:\s+[\w.'’&()-]+){1,6}\s*[.!]?\s*$",
+    r"gesendet von meinem|enviado desde mi)(?:\s+[\w.'’&()-]+){1,6}\s*[.!]?\s*"
+    r"(?:<https?://[^>\s]+>|\[https?://[^\]\s]+\])?\s*$",  # Outlook's "for iOS<https://…>"
     re.I,
 )
 _SIGNOFF = re.compile(

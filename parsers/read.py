@@ -26,9 +26,12 @@ from parsers.types import Bounce, ParsedMessage
 _MSGID = re.compile(r"<[^<>\s]+>")
 _FORM_HINT = re.compile(
     r"google|forms?\b|formularz|форм|заявк|submission|zgłoszeni|wpforms|tilda|webflow|"
-    r"no-?reply|wordpress|website",
+    r"no-?reply|wordpress|website|new (?:response|entry|submission|lead)|jotform|typeform|"
+    r"hubspot|formspree|netlify|elementor|wix|gravity|bitrix|web-?форм|nowa wiadomość",
     re.I,
 )
+_FORM_LINK = re.compile(r"docs\.google\.com/forms|forms\.gle/", re.I)
+_LABEL_LINES = re.compile(r"(?m)^[ \t*]*[^\W\d_][^:\n]{0,80}:[ \t]*\S")
 _IDENTITY_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "Content-Type", "Received")
 
 
@@ -57,10 +60,16 @@ def _texts(bodies: Bodies) -> tuple[str, str]:
 
 
 def _may_be_form(ev: Evidence) -> bool:
-    """Cheap pre-check so replies skip form extraction (and its HTML parse)."""
-    if ev.in_reply_to or re.match(r"^\s*(?:re|ответ|odp|aw)\s*:", ev.subject, re.I):
+    """Cheap pre-check so replies skip form extraction (and its HTML parse): a form-ish
+    sender or subject, a Google Forms link, or a few "Label: value" lines in the body."""
+    if ev.in_reply_to:
         return bool(re.search(r"forms-(?:receipts-)?noreply@google", ev.from_header, re.I))
-    return bool(_FORM_HINT.search(ev.from_header) or _FORM_HINT.search(ev.subject))
+    if _FORM_HINT.search(ev.from_header) or _FORM_HINT.search(ev.subject):
+        return True
+    if re.match(r"^\s*(?:re|ответ|odp|aw)\s*:", ev.subject, re.I):
+        return False
+    head = ev.body_text[:20000]
+    return bool(_FORM_LINK.search(head)) or len(_LABEL_LINES.findall(head)) >= 2
 
 
 def _original_tokens(original: Message | None) -> tuple[list[str], list[str]]:

@@ -14,6 +14,7 @@ PLUS_ADDRESS = re.compile(rf"[^\s@<>\"'+,;:]*\+{_T}@[A-Za-z0-9.-]+", re.I)
 LINK = re.compile(rf"/(r|amp|u)/{_T}")
 FORM_ENTRY = re.compile(rf"entry\.\d+={_T}")
 REF_LINE = re.compile(rf"(?im)^[ \t>*]*(?:ref|token|reference|реф|номер запроса)\s*[:#]\s*{_T}")
+TOKEN_LINE = re.compile(rf"(?m)^[ \t>*]*{_T}[ \t]*$")  # a form tool's value line
 TOKEN = re.compile(rf"^\s*{_T}\s*$")
 _TOKEN_LABELS = re.compile(r"^\s*(?:ref|token|reference|реф|токен|kod|identyfikator)\b", re.I)
 
@@ -39,6 +40,8 @@ def body_tokens(texts: Iterable[str]) -> list[str]:
         for pattern in (FORM_ENTRY, REF_LINE):
             for m in pattern.finditer(text):
                 hits.append((0, n, m.start(), m.group(1).lower()))
+        for m in TOKEN_LINE.finditer(text):
+            hits.append((1, n, m.start(), m.group(1).lower()))
     out: list[str] = []
     for *_, token in sorted(hits):
         if token not in out:
@@ -47,10 +50,13 @@ def body_tokens(texts: Iterable[str]) -> list[str]:
 
 
 def field_tokens(fields: Iterable[tuple[str, str]]) -> list[str]:
-    """Tokens given as a form answer to a question such as "Ref" or "Token"."""
-    out: list[str] = []
+    """Tokens given as a form answer: under a label such as "Ref" or "Token" first, then any
+    field that holds nothing but a token ("Survey token", "request_token", "Номер запроса");
+    the signature check tells ours from look-alikes."""
+    labelled: list[str] = []
+    other: list[str] = []
     for label, value in fields:
         found = TOKEN.match(value or "")
-        if found and _TOKEN_LABELS.match(label or "") and found.group(1).lower() not in out:
-            out.append(found.group(1).lower())
-    return out
+        if found:
+            (labelled if _TOKEN_LABELS.match(label or "") else other).append(found.group(1).lower())
+    return list(dict.fromkeys([*labelled, *other]))

@@ -47,6 +47,9 @@ class SurveySpec:
     scale_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     questions: tuple[QuestionSpec, ...] = ()
     google_form_token_entry: str | None = None
+    # locale -> the scale question / the comment prompt, as a form tool shows them as labels
+    question_texts: dict[str, str] = field(default_factory=dict)
+    comment_prompts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

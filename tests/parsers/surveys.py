@@ -12,6 +12,16 @@ NPS = SurveySpec(
         "0": {"en": "Not at all likely", "ru": "Точно не порекомендую", "pl": "Zdecydowanie nie"},
         "10": {"en": "Very likely", "ru": "Обязательно порекомендую", "pl": "Zdecydowanie tak"},
     },
+    question_texts={
+        "en": "How likely are you to recommend Acme Support to a friend or colleague?",
+        "ru": "Насколько вероятно, что вы порекомендуете Acme Support друзьям или коллегам?",
+        "pl": "Jak bardzo prawdopodobne jest, że polecisz Acme Support znajomemu?",
+    },
+    comment_prompts={
+        "en": "What is the main reason for your score? (optional)",
+        "ru": "Почему вы поставили такую оценку? (необязательно)",
+        "pl": "Co jest głównym powodem Twojej oceny? (opcjonalnie)",
+    },
 )
 CSAT = SurveySpec(
     key="csat",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pytest
 
 from parsers import interpret, parse, read_message
@@ -165,7 +168,19 @@ FORMS = {
     "web_form_label_lines_webflow_pl": ("web_form", "pl", {SPEED: "fast", WORK: "good"}, "Miła"),
     "web_form_label_lines_cp1251_ru": (
         "web_form", "ru", {SPEED: "normal", WORK: "very_bad"}, "Не перезвонили"),
+    "web_form_webflow_p_strong_en": (
+        "web_form", "en", {SPEED: "immediately", WORK: "excellent"},
+        "Great job, Dana!\nSee you next time."),
+    "web_form_tilda_br_lines_ru": ("web_form", "ru", {SPEED: "fast", WORK: "excellent"}, "Спасибо"),
+    "web_form_wix_auto_generated_en": (
+        "web_form", "en", {SPEED: "fast", WORK: "very_bad"}, "never answered my emails."),
+    "web_form_apps_script_next_line_pl": (
+        "google_form", "pl", {SPEED: "fast", WORK: "good"}, "Wszystko sprawnie,\ndziękuję."),
+    "web_form_bitrix_ruler_cp1251_ru": (
+        "web_form", "ru", {SPEED: "slow", WORK: "bad"}, "Менеджер не перезвонил"),
 }  # fmt: skip
+# The layouts above must not leak a link's text into the comment ("View Submission").
+COMMENT_ENDS = {"web_form_webflow_p_strong_en", "web_form_wix_auto_generated_en"}
 
 
 @pytest.mark.parametrize("name", sorted(FORMS))
@@ -175,8 +190,33 @@ def test_form_fixture(name: str) -> None:
     assert (result["kind"], result["language"]) == (kind, language)
     assert result["answers"] == answers
     assert comment in (result["comment"] or "")
+    if name in COMMENT_ENDS:
+        assert (result["comment"] or "").endswith(comment)
     assert result["error"] is None
     assert result["score"] is None
+
+
+def token_of(name: str) -> str:
+    """The token build_fixtures.py gave a fixture (sha256 of its name, base32)."""
+    return base64.b32encode(hashlib.sha256(name.encode()).digest()[:20]).decode().lower()
+
+
+@pytest.mark.parametrize(
+    "name", ["web_form_tilda_br_lines_ru", "web_form_apps_script_next_line_pl"]
+)
+def test_form_token_from_br_lines_and_value_lines(name: str) -> None:
+    assert read_message(load(f"forms/{name}.eml")).request_token == token_of(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "score", "comment"),
+    [("web_form_cf7_nps_labelled_option", 10, "You fixed it in one call."),
+     ("web_form_typeform_nps_ticket_number", 7, "Slow but polite.")],
+)  # fmt: skip
+def test_nps_through_a_website_form(name: str, score: int, comment: str) -> None:
+    result = parse(load(f"forms/{name}.eml"), SURVEYS["nps"])
+    assert (result["kind"], result["score"], result["error"]) == ("web_form", score, None)
+    assert result["comment"] == comment
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,11 @@ def test_web_form_rule_refuses_replies() -> None:
     rule = kinds.WebFormResult()
     fields = [("Name", "Bob"), ("speed", "slow")]
     assert rule.check(evidence("From: no-reply@site.example\n", fields=fields))
-    assert not rule.check(evidence("From: no-reply@site.example\n", subject="Re: x", fields=fields))
+    jotform = evidence("From: noreply@jotform.com\n", subject="Re: Survey", fields=fields)
+    assert rule.check(jotform)
+    assert not rule.check(evidence("From: bob@example.com\n", subject="Re: form", fields=fields))
+    answered = evidence("From: no-reply@site.example\n", fields=fields, in_reply_to="<a@b>")
+    assert not rule.check(answered)
     assert not rule.check(evidence("From: bob@example.com\n", subject="hello", fields=fields))
 
 
@@ -298,6 +302,7 @@ def test_words_longest_phrase_wins() -> None:
         ("8\n\nDe : Acme <a@b.c>\nEnvoyé : vendredi\nÀ : x@y.z\nObjet : 0-10\n", "8"),
         ("7\n\nVon: Acme <a@b.c>\nGesendet: Freitag\nAn: x@y.z\nBetreff: 0-10\n", "7"),
         ("9\n\nSent from my Verizon Wireless BlackBerry", "9"),
+        ("8\n\nGet Outlook for iOS<https://aka.ms/o0ukef>", "8"),
         ("9\n\nSent from my desk, it is easier than my phone.",
          "9\n\nSent from my desk, it is easier than my phone."),
         ("8\n\nWysłane z aplikacji Poczta w systemie Windows", "8"),
@@ -345,7 +350,9 @@ def test_token_candidates() -> None:
             f"Ref: {TOKEN}\nhttp://h/r/{TOKEN}x")
     assert tokens.body_tokens([text]) == [TOKEN, other]
     assert tokens.body_tokens(["/r/" + "a" * 31]) == []
-    assert tokens.field_tokens([("Ref", TOKEN), ("Name", "b" * 32)]) == [TOKEN]
+    # a labelled token first; any field holding only a token-shaped value after it
+    assert tokens.field_tokens([("Name", "b" * 32), ("Ref", TOKEN)]) == [TOKEN, "b" * 32]
+    assert tokens.body_tokens([f"Identyfikator\n{TOKEN}\n"]) == [TOKEN]
 
 
 @pytest.mark.parametrize(
@@ -384,8 +391,13 @@ def test_header_decoding_survives_bad_encoded_words() -> None:
 
 
 def test_text_fields() -> None:
-    text = "Name: Bob\nhttp://example.com\nComment:\nToo slow\nTime 10:15"
-    assert forms.text_fields(text) == [("Name", "Bob"), ("Comment", "Too slow")]
+    text = "Name: Bob\nhttp://example.com\nComment:\nToo slow\nNobody called\n\nTime 10:15"
+    assert forms.text_fields(text) == [("Name", "Bob"), ("Comment", "Too slow\nNobody called")]
+    # a question over its answer, a label over a ruler (1C-Bitrix), an empty field
+    text = "Jak szybko?\nSzybko\n\nPraca menedżera\n*****\nDobrze\nUwagi: (Empty)"
+    assert forms.text_fields(text) == [
+        ("Jak szybko?", "Szybko"), ("Praca menedżera", "Dobrze"), ("Uwagi", "(Empty)")]
+    assert answers.comment_field(forms.text_fields(text)) is None
 
 
 def test_html_fields_checked_option_wins() -> None:
@@ -402,3 +414,21 @@ def test_answer_mapping_any_locale() -> None:
     assert answers.match_option("very_bad", SERVICE_QUALITY.questions[1]) == "very_bad"
     assert answers.is_comment_label("Ваш комментарий")
     assert answers.comment_field([("Additional comments", " ok "), ("Name", "x")]) == "ok"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("It was fast and the manager did an excellent job.",
+         {"speed": "fast", "work": "excellent"}),
+        ("Всё было быстро, менеджер сработал отлично.", {"speed": "fast", "work": "excellent"}),
+        ("Good afternoon, it was slow and the manager was bad at explaining.",
+         {"speed": "slow", "work": "bad"}),
+        ("Wolno, a praca menedżera bardzo źle.", {"speed": "slow", "work": "very_bad"}),
+        ("Good afternoon, it was slow.", {}),  # the greeting is no answer about the manager
+        ("Not fast at all, but the manager was good.", {}),  # taken back: no guess
+        ("Fast, then slow; the manager was good.", {}),  # two speeds: no guess
+    ],
+)
+def test_answers_said_in_a_sentence(text: str, expected: dict[str, str]) -> None:
+    assert answers.sentence_answers(text, SERVICE_QUALITY) == expected
