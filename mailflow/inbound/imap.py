@@ -152,37 +152,52 @@ class ImapPoller:
 
     def _quarantined_to_failed(self, client: IMAPClient, result: PollResult) -> bool:
         """Mail the worker quarantined after it went to the processed folder moves on to the
-        failed folder, where the mailbox's owner looks for what Mailflow could not use.
-        Found by Message-ID; whether found or not, it is looked for once."""
+        failed folder, where the mailbox's owner looks for what Mailflow could not use; mail
+        that became an answer after all (`mailflow inbound retry`) moves back from there.
+        Whether found or not, each is looked for once. True when a folder was selected."""
         box = self.mailbox
+        failed = self._relocate(
+            client, ("quarantined", "unmatched"), box.processed_folder, box.failed_folder
+        )
+        back = self._relocate(client, ("parsed",), box.failed_folder, box.processed_folder)
+        if failed < 0 and back < 0:
+            return False
+        result.failed += max(failed, 0)
+        client.select_folder(box.folder)
+        return True
+
+    def _relocate(
+        self, client: IMAPClient, statuses: tuple[str, ...], source: str, target: str
+    ) -> int:
+        """Move this mailbox's messages in `statuses` that were left in `source` to `target`,
+        found by Message-ID; how many moved, or -1 when there was nothing to look for."""
         with Session(self.engine) as session:
             rows = session.exec(
                 select(InboundMessage.id, InboundMessage.message_id)
                 .where(
                     InboundMessage.via == "imap",
-                    InboundMessage.mailbox == box.name,
-                    col(InboundMessage.status).in_(("quarantined", "unmatched")),
-                    InboundMessage.imap_folder == box.processed_folder,
+                    InboundMessage.mailbox == self.mailbox.name,
+                    col(InboundMessage.status).in_(statuses),
+                    InboundMessage.imap_folder == source,
                 )
                 .order_by(col(InboundMessage.id))
                 .limit(FETCH_BATCH)
             ).all()
         if not rows:
-            return False
-        client.select_folder(box.processed_folder)
+            return -1
+        client.select_folder(source)
         moved, lost = [], []
+        scratch = PollResult()
         for row_id, message_id in rows:
             uids = client.search(["HEADER", "Message-ID", message_id]) if message_id else []
             if uids:
-                self._move(client, sorted(uids), box.failed_folder, result, count=False)
+                self._move(client, sorted(uids), target, scratch, count=False)
                 moved.append(row_id)
             else:
                 lost.append(row_id)
-        self._left_in(moved, box.failed_folder)
+        self._left_in(moved, target)
         self._left_in(lost, None)  # not there any more (someone moved it): stop looking
-        client.select_folder(box.folder)
-        result.failed += len(moved)
-        return True
+        return len(moved)
 
     def _move(
         self,

@@ -240,3 +240,29 @@ def test_mail_quarantined_later_follows_to_the_failed_folder(
         stranger: "Failed",
         form: "Processed",
     }
+
+
+def test_mail_retried_into_an_answer_comes_back_from_failed(
+    dovecot_clean, inbound_settings, engine, make_sent
+):
+    """`mailflow inbound retry` turns an unmatched reply into an answer once its sender is
+    known: the message leaves Failed for Processed, so Failed holds only what still needs
+    a human."""
+    from mailflow.inbound.worker import retry, run_until_empty
+
+    stranger = raw(eml("reply_no_token_unknown_sender.eml"), "r1")
+    dovecot_clean.append(stranger)
+    poller = ImapPoller(inbound_settings, engine, mailbox(dovecot_clean))
+    poller.poll_once()
+    run_until_empty(inbound_settings, engine)
+    assert poller.poll_once().failed == 1
+    assert dovecot_clean.list_messages("Failed") == [stranger]
+
+    make_sent("csat", email="stranger@example.org")  # the sender is a client after all
+    (row,) = stored(engine)
+    retry(inbound_settings, engine, row.id or 0)
+    assert stored(engine)[0].status == "parsed"
+    poller.poll_once()
+    assert dovecot_clean.list_messages("Failed") == []
+    assert dovecot_clean.list_messages("Processed") == [stranger]
+    assert stored(engine)[0].imap_folder == "Processed"
