@@ -69,6 +69,11 @@ _OPENER = re.compile(
     r"^(?:on|w dniu|dnia|в|am|le|\d|[a-zа-яё]{2,4}\.?,)", re.I
 )
 _QUOTED = re.compile(r"^\s*(?:>|\|)")
+_INLINE_NOTE = re.compile(
+    r"\b(?:inline|below|beneath|in (?:the )?(?:text|body)|ниже|внизу|в тексте|poniżej|niżej|"
+    r"w treści)\b",
+    re.I,
+)
 _OUTLOOK_WINDOW = 6
 
 
@@ -126,11 +131,24 @@ def strip_quotes(text: str) -> str:
         return "\n".join(line for line in lines if not is_quoted(line))
     index, length = found
     above = [line for line in lines[:index] if not is_quoted(line)]
-    if _has_text(above):
-        return "\n".join(above)
     below = lines[index + length :]
     if not any(is_quoted(line) for line in below):
-        return ""  # an Outlook-style quote: everything under the header is the original
+        # an Outlook-style quote: everything under the header is the original
+        return "\n".join(above) if _has_text(above) else ""
+    own = _own_lines_among_quotes(below)
+    if _has_text(above):
+        # "my answers are inline below": the lines between the quoted ones are answers too.
+        # Only when the sender says so: a client that wraps long quoted lines leaves pieces
+        # of our own survey (its "0 to 10") unquoted between them.
+        said = _INLINE_NOTE.search("\n".join(above))
+        inline = own if said and _answers_between_quotes(below) else []
+        return "\n".join([*above, *(["", *inline] if _has_text(inline) else [])])
+    return "\n".join(own)
+
+
+def _own_lines_among_quotes(below: list[str]) -> list[str]:
+    """The sender's lines under a quote header: between and after the ">" lines, up to the
+    next quote header (an older message in the thread)."""
     own: list[str] = []
     seen_quote = False
     for i, line in enumerate(below):
@@ -140,7 +158,16 @@ def strip_quotes(text: str) -> str:
         if seen_quote and line.strip() and quote_start(below[i : i + 3]) == (0, 1):
             break
         own.append(line)
-    return "\n".join(own)
+    return own
+
+
+def _answers_between_quotes(below: list[str]) -> bool:
+    """Whether the sender wrote between quoted lines (not only after the whole quote, where
+    a top-poster's client may leave a stray footer)."""
+    quoted = [i for i, line in enumerate(below) if is_quoted(line)]
+    return bool(quoted) and any(
+        line.strip() and not is_quoted(line) for line in below[quoted[0] : quoted[-1]]
+    )
 
 
 def _closing_thanks(lines: list[str], i: int) -> bool:

@@ -61,6 +61,13 @@ _NOISE = re.compile(
     r"дн\w*|день|час\w*|минут\w*|мин\b|недел\w*|месяц\w*|лет|год\w*|раз\w*|"
     r"dni|dzień|godzin\w*|minut\w*|tygodni\w*|miesi\w*|lat\b|razy)"
     r"|\b\d{3,}\b"  # long numbers are ids, years, amounts
+    r"|(?:^|(?<=\s))[-−–]\d{1,2}\b"  # "-5": below any scale, never a score
+    # thousands written in groups: "1 500 руб.", "2 500 zł"
+    r"|\b\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=\s*(?:руб|р\.|₽|тыс|zł|zl|pln|\$|€|usd|eur|"
+    r"dollars?|euros?|złotych|rubles?))"
+    # products and versions: "Windows 10", "iPhone 15", "версия 2"
+    r"|\b(?:windows|win|iphone|ipad|ios|android|office|macos|ubuntu|galaxy|pixel|version|"
+    r"ver|v\.|версия|версии|wersja|wersji)\s*\d{1,2}\b"
     # dates in words: "1 December", "до 1 декабря", "2 grudnia", "December 1st"
     rf"|\b\d{{1,2}}(?:st|nd|rd|th|-?(?:го|е|ого))?\s+(?:of\s+)?(?:{_MONTHS})(?!\w)"
     rf"|(?<!\w)(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b",
@@ -73,7 +80,7 @@ _NEGATED = re.compile(
     re.I,
 )
 _KEYCAP = re.compile("([0-9])\ufe0f?\u20e3|\U0001f51f")
-_STARS = re.compile("[★⭐]+[☆]*")
+_STARS = re.compile("(?:[★⭐]\ufe0f?)+(?:☆\ufe0f?)*")  # iPhones add VS16 after each star
 _UNIT_WORDS = r"points?|pts|stars?|балл\w*|звезд\w*|punkt\w*|pkt|gwiazd\w*"
 # "9/10", "9 из 10", "5 баллов из 10", "8 pkt na 10", "11 out of 10" (group 3: said in words)
 _OUT_OF = re.compile(

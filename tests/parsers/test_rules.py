@@ -214,6 +214,11 @@ def test_noise_rule_masks_numbers_that_are_not_scores() -> None:
         ("Last month I gave you a 4, but this time it's a 9.", NPS, None,
          "ambiguous_score: 4 or 9"),
         ("Твёрдая девятка", NPS, 9, None),
+        ("⭐️⭐️⭐️⭐️⭐️", CSAT, 5, None),  # an iPhone puts U+FE0F after each star
+        ("-5", NPS, None, "no_score"),
+        ("Ремонт стоил 1 500 руб., дороговато, но сервис на 9", NPS, 9, None),
+        ("Naprawa kosztowała 2\u00a0500 zł, ale obsługa 9/10.", NPS, 9, None),
+        ("After the Windows 10 update the printer works again. 9", NPS, 9, None),
     ],
 )
 def test_read_score(text: str, survey, score: int | None, error: str | None) -> None:
@@ -307,6 +312,11 @@ def test_words_longest_phrase_wins() -> None:
         ("7\n\nVon: Acme <a@b.c>\nGesendet: Freitag\nAn: x@y.z\nBetreff: 0-10\n", "7"),
         ("9\n\nSent from my Verizon Wireless BlackBerry", "9"),
         ("8\n\nGet Outlook for iOS<https://aka.ms/o0ukef>", "8"),
+        ("Hi,\nmy answer is inline below.\n\nOn Mon, Nov 16, 2026 at 12:01 PM A <a@b.c> wrote:\n"
+         "> How likely? 0-10\n9\n> Comment?\nGreat work\n> Acme", "Hi,\nmy answer is inline "
+         "below.\n\n9\nGreat work"),
+        ("Thanks, great\n\nOn Mon, Nov 16, 2026 at 12:01 PM A <a@b.c> wrote:\n> How likely, "
+         "from 0\nto 10?\n> Acme", "Thanks, great"),  # a wrapped quote is no inline answer
         ("9\n\nSent from my desk, it is easier than my phone.",
          "9\n\nSent from my desk, it is easier than my phone."),
         ("8\n\nWysłane z aplikacji Poczta w systemie Windows", "8"),
