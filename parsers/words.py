@@ -17,10 +17,16 @@ CSAT_WORDS: dict[int, tuple[str, ...]] = {
         "very good", "fantastic", "отлично", "отличный", "отличная", "превосходно",
         "великолепно", "очень хорошо", "супер", "świetnie", "doskonale", "znakomicie",
         "rewelacyjnie", "bardzo dobrze", "rewelacja", "super",
+        "very satisfied", "extremely satisfied", "100% satisfied", "очень доволен",
+        "очень довольна", "очень довольны", "полностью доволен", "полностью довольна",
+        "bardzo zadowolony", "bardzo zadowolona", "bardzo zadowoleni", "w pełni zadowolony",
+        "w pełni zadowolona",
     ),
     4: (
         "good", "хорошо", "хороший", "хорошая", "неплохо", "dobrze", "dobry", "dobra",
         "nieźle", "niezle", "не плохо", "nie źle", "nie zle",
+        "satisfied", "happy", "доволен", "довольна", "довольны", "zadowolony", "zadowolona",
+        "zadowoleni",
     ),
     3: (
         "ok", "okay", "average", "so-so", "so so", "not bad", "mediocre", "нормально",
@@ -29,21 +35,37 @@ CSAT_WORDS: dict[int, tuple[str, ...]] = {
     ),
     2: (
         "poor", "bad", "not good", "not great", "плохо", "не очень", "слабо", "źle", "zle",
-        "słabo", "slabo", "kiepsko",
+        "słabo", "slabo", "kiepsko", "nie bardzo",
+        "unsatisfied", "dissatisfied", "unhappy", "недоволен", "недовольна", "недовольны",
+        "niezadowolony", "niezadowolona", "niezadowoleni",
     ),
     1: (
         "terrible", "awful", "horrible", "very bad", "worst", "ужасно", "очень плохо",
         "отвратительно", "кошмар", "fatalnie", "okropnie", "bardzo źle", "tragicznie",
-        "beznadziejnie",
+        "beznadziejnie", "very unsatisfied", "very dissatisfied", "not satisfied at all",
+        "очень недоволен", "очень недовольна", "bardzo niezadowolony", "bardzo niezadowolona",
     ),
 }  # fmt: skip
+# Customer effort, 1 (very difficult) .. 7 (very easy).
+CES_WORDS: dict[int, tuple[str, ...]] = {
+    7: ("very easy", "effortless", "super easy", "очень легко", "очень просто", "bardzo łatwo",
+        "bardzo prosto", "bardzo latwo"),
+    6: ("easy", "легко", "просто", "łatwo", "latwo", "prosto"),
+    3: ("rather difficult", "somewhat difficult", "довольно сложно", "довольно трудно",
+        "raczej trudno", "dość trudno"),
+    2: ("difficult", "hard", "сложно", "трудно", "trudno", "ciężko", "ciezko"),
+    1: ("very difficult", "very hard", "extremely difficult", "очень сложно", "очень трудно",
+        "bardzo trudno", "bardzo ciężko"),
+}  # fmt: skip
+_NEGATED_CES = {7: 3, 6: 3, 3: 5, 2: 5, 1: 5}
 THUMBS_EMOJI: dict[int, tuple[str, ...]] = {1: ("👍",), 0: ("👎",)}
 THUMBS_WORDS: dict[int, tuple[str, ...]] = {
     1: (
         "good", "great", "excellent", "thumbs up", "хорошо", "отлично", "dobrze", "świetnie",
         "super",
     ),
-    0: ("bad", "thumbs down", "плохо", "ужасно", "źle", "zle", "słabo", "fatalnie"),
+    0: ("bad", "thumbs down", "плохо", "ужасно", "źle", "zle", "słabo", "fatalnie",
+        "не очень", "nie bardzo", "unhappy", "not happy"),
 }  # fmt: skip
 # Yes/no words answer a thumbs question only as the first word ("nie" is in every sentence).
 THUMBS_FIRST_WORDS: dict[int, tuple[str, ...]] = {
@@ -156,4 +178,6 @@ def find_words(text: str, survey: SurveySpec | None) -> list[tuple[int, int, int
         return _emoji(text) + _first_word(text) + _find(text, THUMBS_WORDS, {1: 0, 0: 1})
     if survey.type == "csat":
         return _find(text, CSAT_WORDS, _NEGATED_CSAT)
+    if survey.type == "ces":
+        return _find(text, CES_WORDS, _NEGATED_CES)
     return []

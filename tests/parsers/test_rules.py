@@ -7,7 +7,7 @@ import pytest
 from parsers import answers, forms, html, kinds, language, mime, quotes, scores, tokens, words
 from parsers.interpret import comment_without
 from parsers.mime import Bodies
-from tests.parsers.surveys import CSAT, NPS, SERVICE_QUALITY, THUMBS
+from tests.parsers.surveys import CES, CSAT, NPS, SERVICE_QUALITY, THUMBS
 
 TOKEN = "k5vdm3qxr7ag2nhbte4wyc6pfjzlu3os"
 
@@ -215,6 +215,15 @@ def test_noise_rule_masks_numbers_that_are_not_scores() -> None:
          "ambiguous_score: 4 or 9"),
         ("Твёрдая девятка", NPS, 9, None),
         ("⭐️⭐️⭐️⭐️⭐️", CSAT, 5, None),  # an iPhone puts U+FE0F after each star
+        ("Очень довольна, спасибо!", CSAT, 5, None),
+        ("Jestem bardzo zadowolona, dziękuję!", CSAT, 5, None),
+        ("Not satisfied at all, the printer broke again", CSAT, 1, None),
+        ("Very easy, thanks!", CES, 7, None),
+        ("Bardzo łatwo, wszystko załatwione jednym telefonem.", CES, 7, None),
+        ("Rather difficult - I had to call three times.", CES, 3, None),
+        ("Сложно. Никто не мог сказать, когда придёт мастер", CES, 2, None),
+        ("Not happy.", THUMBS, 0, None),
+        ("Nie bardzo, problem wrócił po tygodniu", THUMBS, 0, None),
         ("-5", NPS, None, "no_score"),
         ("Ремонт стоил 1 500 руб., дороговато, но сервис на 9", NPS, 9, None),
         ("Naprawa kosztowała 2\u00a0500 zł, ale obsługa 9/10.", NPS, 9, None),
