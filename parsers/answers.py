@@ -88,6 +88,20 @@ def match_option(value: str, question: QuestionSpec) -> str | None:
     return None
 
 
+_VALUE_SPLIT = re.compile(r"\s*(?:[,;]|\s[-–—]\s|[.!](?:\s|$))\s*")
+
+
+def split_option(value: str, question: QuestionSpec) -> tuple[str | None, str]:
+    """(option key, the rest) for "очень плохо, грубил по телефону": an option said first
+    and explained after; (None, value) when the value does not start with an option."""
+    whole = match_option(value, question)
+    if whole is not None:
+        return whole, ""
+    head, *tail = _VALUE_SPLIT.split(value.strip(), maxsplit=1)
+    found = match_option(head, question)
+    return (found, tail[0].strip() if tail else "") if found else (None, value)
+
+
 def _by_value(value: str, survey: SurveySpec, answered: dict[str, str]) -> tuple[str, str] | None:
     """(question, option) when `value` is an option of exactly one unanswered question: a reply
     that says "Скорость: медленно" or just "slow, bad" names no question the survey knows."""
@@ -95,7 +109,7 @@ def _by_value(value: str, survey: SurveySpec, answered: dict[str, str]) -> tuple
         (question.key, option)
         for question in survey.questions
         if question.options and question.key not in answered
-        for option in [match_option(value, question)]
+        for option in [split_option(value, question)[0]]
         if option is not None
     ]
     return hits[0] if len(hits) == 1 else None
@@ -114,7 +128,7 @@ def map_fields(fields: list[tuple[str, str]], survey: SurveySpec) -> dict[str, s
             continue
         if question.key in answers:
             continue
-        option = match_option(value, question) if question.options else value.strip() or None
+        option = split_option(value, question)[0] if question.options else value.strip() or None
         if option is not None:
             answers[question.key] = option
     for value in unmatched:
@@ -173,3 +187,19 @@ def sentence_answers(text: str, survey: SurveySpec) -> dict[str, str]:
             return {}
         answers[question.key] = found.pop()
     return answers
+
+
+def explanations(fields: list[tuple[str, str]], survey: SurveySpec) -> list[str]:
+    """What follows an option in a "Question: option, why" answer, in order."""
+    out: list[str] = []
+    for label, value in fields:
+        if is_comment_label(label, survey):
+            continue
+        named = match_question(label, survey) if label else None
+        for question in [named] if named is not None else survey.questions:
+            option, rest = split_option(value, question) if question.options else (None, "")
+            if option is not None:
+                if rest:
+                    out.append(rest)
+                break
+    return out

@@ -127,7 +127,10 @@ def _form_survey(msg: ParsedMessage, survey: SurveySpec) -> Interpretation:
             if not any(line.strip().startswith(label) for label in used)
             and not _answers_only(line, survey)
         ]  # fmt: skip
-        comment = form_answers.comment_field(fields) or comment_without("\n".join(rest), ())
+        said = form_answers.explanations(fields, survey)
+        comment = form_answers.comment_field(fields, survey) or comment_without(
+            "\n".join([*said, *rest]), ()
+        )
     mapped = form_answers.map_fields(fields, survey)
     if not mapped and msg.kind not in FORM_KINDS:
         mapped = form_answers.sentence_answers(msg.visible_text, survey)

@@ -455,3 +455,13 @@ def test_answer_mapping_any_locale() -> None:
 )
 def test_answers_said_in_a_sentence(text: str, expected: dict[str, str]) -> None:
     assert answers.sentence_answers(text, SERVICE_QUALITY) == expected
+
+
+def test_form_answer_explained_after_the_option() -> None:
+    """"Работа менеджера: очень плохо, грубил" answers the question and says why."""
+    fields = [("Скорость", "быстро"), ("Работа менеджера", "очень плохо, грубил по телефону")]
+    assert answers.map_fields(fields, SERVICE_QUALITY) == {"speed": "fast", "work": "very_bad"}
+    assert answers.explanations(fields, SERVICE_QUALITY) == ["грубил по телефону"]
+    work = SERVICE_QUALITY.questions[1]
+    assert answers.split_option("Źle - nikt nie oddzwonił", work) == ("bad", "nikt nie oddzwonił")
+    assert answers.split_option("Slowly improving", work) == (None, "Slowly improving")
