@@ -105,7 +105,12 @@ def remove_quotes(soup: BeautifulSoup) -> None:
 
 
 def text_of(root: Tag) -> str:
-    """Visible text with line breaks where blocks and <br> are, spaces collapsed."""
+    """Visible text with line breaks where blocks and <br> are, spaces collapsed; an emoji
+    drawn as an image (Gmail's <img data-emoji="👍" alt="👍">) reads as that emoji."""
+    for img in root.find_all("img"):
+        emoji = str(img.get("data-emoji") or "")
+        if emoji and len(emoji) <= 8:
+            img.replace_with(emoji)
     for tag in root.find_all(_BLOCK_NAMES):
         tag.insert_before("\n")
         tag.insert_after("\n")

@@ -14,6 +14,7 @@ from parsers.types import Interpretation, ParsedMessage, QuestionSpec, SurveySpe
 
 _TRIVIAL = re.compile(r"^[\s\W_]+|[\s\W_]+$")
 _LETTER = re.compile(r"[^\W\d_]")
+_SPACE_PUNCT = re.compile(r"\s+([,.;:!?])")  # "Obsługa , dziękuję" once the score is out
 _TOKEN_LABEL = re.compile(r"^\s*(?:ref|token|reference|реф|токен)\b", re.I)
 FORM_KINDS = ("google_form", "web_form")
 
@@ -24,7 +25,7 @@ def comment_without(text: str, spans: tuple[tuple[int, int], ...]) -> str | None
     for start, end in spans:
         for i in range(max(0, start), min(len(chars), end)):
             chars[i] = " "
-    lines = [" ".join(line.split()) for line in "".join(chars).split("\n")]
+    lines = [_SPACE_PUNCT.sub(r"\1", " ".join(line.split())) for line in "".join(chars).split("\n")]
     cleaned = "\n".join(_TRIVIAL.sub("", line) for line in lines if _TRIVIAL.sub("", line))
     return cleaned if _LETTER.search(cleaned) else None
 

@@ -28,7 +28,7 @@ def detect(text: str) -> str | None:
     lat = len(_LATIN.findall(text))
     if cyr == 0 and lat == 0:
         return None
-    if cyr > lat:
+    if cyr > lat or (cyr >= 4 and 2 * cyr >= lat):  # "Всё ок, thanks!": Russian with Latin
         return "ru"
     if _POLISH_LETTERS.search(text):
         return "pl"

@@ -55,7 +55,8 @@ _AFTER_ALONE = re.compile(r"\s*(?:$|[.,;:!?)\u2013\u2014-])")
 _DENOMINATORS = "|".join(map(re.escape, _FORMS[5] + _FORMS[7] + _FORMS[10]))
 _AFTER_SCALE = re.compile(
     rf"\s*(?:/|out of|of|из|z|na)\s*(?:\d{{1,2}}|{_DENOMINATORS})(?!\w)"
-    r"|\s*(?:stars?|points?|pts|звезд\w*|балл\w*|punkt\w*|pkt|gwiazd\w*)(?!\w)",
+    r"|\s*(?:stars?|points?|pts|звезд\w*|балл\w*|punkt\w*|pkt|gwiazd\w*)(?!\w)"
+    r"|\s*(?:с плюсом|z plusem|with a plus)(?!\w)",  # "пять с плюсом", "piątka z plusem"
     re.I,
 )
 

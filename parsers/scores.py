@@ -91,7 +91,8 @@ _OUT_OF = re.compile(
 _DECIMAL = re.compile(r"(?<![\d.,])(\d{1,2})[.,](\d)(?![\d.,])")
 _BARE = re.compile(r"(?<![\w.,/#№+])(\d{1,2})(?![\w/]|[.,]\d)")
 _SCORE_WORDS = re.compile(
-    r"(?<!\w)(?:(?:i'?d give(?: (?:it|you|them))?(?: a)?|i give(?: (?:it|you|them))?(?: a)?|"
+    r"(?<!\w)(?:(?:i(?:'?d| would) give(?: (?:it|you|them|us))?(?: a)?|"
+    r"i give(?: (?:it|you|them))?(?: a)?|"
     r"i(?:'?d| would) (?:say|rate (?:it|you|this))|i rate (?:it|you|this)|"
     r"my (?:score|rating) is|(?:a )?solid|score|rating|моя оценка|оценка|(?:я )?ставлю(?: вам)?|"
     r"поставлю(?: вам)?|оцениваю(?: на)?|на|na|moja ocena|ocena|oceniam(?: was)?(?: na)?|"
@@ -103,7 +104,9 @@ _SCORE_WORDS = re.compile(
     re.I,
 )
 # What may follow a score and belongs to it, not to the comment: "7 баллов", "4 stars".
-_SCORE_UNITS = re.compile(rf"\s*(?:{_UNIT_WORDS})(?!\w)", re.I)
+_SCORE_UNITS = re.compile(
+    rf"\s*(?:(?:{_UNIT_WORDS})(?!\w)|\+{{1,2}}|с плюсом(?!\w)|z plusem(?!\w))", re.I
+)
 
 
 def _keyword_start(text: str, start: int) -> int:

@@ -224,6 +224,8 @@ def test_noise_rule_masks_numbers_that_are_not_scores() -> None:
         ("Сложно. Никто не мог сказать, когда придёт мастер", CES, 2, None),
         ("Not happy.", THUMBS, 0, None),
         ("Nie bardzo, problem wrócił po tygodniu", THUMBS, 0, None),
+        ("Pięć z plusem!", CSAT, 5, None),
+        ("Пять с плюсом", CSAT, 5, None),
         ("-5", NPS, None, "no_score"),
         ("Ремонт стоил 1 500 руб., дороговато, но сервис на 9", NPS, 9, None),
         ("Naprawa kosztowała 2\u00a0500 zł, ale obsługa 9/10.", NPS, 9, None),
@@ -279,6 +281,8 @@ def test_spelled_out_scores(text: str, survey, score: int | None) -> None:
         ("mocne 8", NPS, None),
         ("Na 7.", NPS, None),
         ("Hi there,\n\nI'd rate you a 9.", NPS, "Hi there"),
+        ("Obsługa na 5+, dziękuję!", CSAT, "Obsługa, dziękuję"),
+        ("I would give you a 9 but the wait was long", NPS, "but the wait was long"),
     ],
 )
 def test_rating_phrases_are_not_the_comment(text: str, survey, comment: str | None) -> None:
@@ -352,6 +356,8 @@ def test_visible_text(text: str, expected: str) -> None:
         ('<div>5 ok</div><div id="mail-editor-reference-message-container"><b>From:</b> A'
          "<div>0-10</div></div>", "5 ok"),
         ("<div>10</div><blockquote type=\"cite\">On 20 Nov, A wrote: 2</blockquote>", "10"),
+        ('<div dir="ltr"><img data-emoji="👍" alt="👍" src="https://fonts.gstatic.com/e.png">'
+         '</div><div class="gmail_quote">On Mon A wrote:<blockquote>0-10</blockquote></div>', "👍"),
         # Word puts the reply and the From/Sent block in one WordSection1 div
         ('<div class="WordSection1"><p class="MsoNormal">10</p><p class="MsoNormal">Ann</p>'
          '<div style="border:none;border-top:solid #E1E1E1 1.0pt"><p><b>From:</b> Acme</p>'
@@ -383,7 +389,7 @@ def test_token_candidates() -> None:
     [("Спасибо, всё отлично", "ru"), ("Dziękuję, było świetnie", "pl"),
      ("Bardzo dobrze, ocena 5", "pl"), ("Great job, thanks", "en"), ("10", None),
      ("9 http://example.com/very/long/latin/path", None), ("Osiem", "pl"), ("zero", None),
-     ("mocne 8", "pl"), ("Na 7.", "pl")],
+     ("mocne 8", "pl"), ("Na 7.", "pl"), ("Всё ок, thanks! 9", "ru"), ("Super fast, 10", None)],
 )  # fmt: skip
 def test_language(text: str, lang: str | None) -> None:
     assert language.detect(text) == lang
