@@ -10,7 +10,7 @@ _POLISH_LETTERS = re.compile("[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
 _POLISH_WORDS = re.compile(
     r"\b(?:jest|nie|tak|dziękuję|dziekuje|dobrze|bardzo|ocena|się|sie|czy|oraz|był|było|"
     r"pozdrawiam|proszę|prosze|szybko|wolno|źle|zle|średnio|świetnie|natychmiast|w|z|"
-    r"że|jak|ale|fatalnie|doskonale|kiepsko|słabo|dzięki|wszystko|na|jeden|dwa|trzy|cztery|"
+    r"że|jak|ale|fatalnie|doskonale|kiepsko|słabo|dzięki|dzieki|wszystko|na|jeden|dwa|trzy|cztery|"
     r"siedem|osiem|mocne|pani)\b",
     re.I,
 )
