@@ -40,7 +40,7 @@ def _answers_for(survey: SurveySpec | None, score: int | None) -> dict[str, str]
 
 # Fields that hold numbers but never the score: ticket and phone numbers, names, ids.
 _NOT_A_SCORE_LABEL = re.compile(
-    r"ticket|number|phone|e-?mail|name|\bid\b|order|номер|телефон|имя|фамили|заказ|"
+    r"ticket|number|phone|e-?mail|\bname|\bid\b|\border|номер|телефон|имя|фамили|заказ|"
     r"numer|telefon|imi[ęe]|nazwisko|zamówieni",
     re.I,
 )
@@ -66,7 +66,7 @@ def _scale_from_fields(
     values: list[str] = []
     first = scores.ScoreResult(None, "no_score")
     for label, value in asked or fields:
-        if (
+        if not asked and (
             form_answers.is_comment_label(label, survey)
             or _TOKEN_LABEL.match(label)
             or _NOT_A_SCORE_LABEL.search(label)

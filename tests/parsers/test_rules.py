@@ -471,3 +471,13 @@ def test_form_answer_explained_after_the_option() -> None:
     work = SERVICE_QUALITY.questions[1]
     assert answers.split_option("Źle - nikt nie oddzwonił", work) == ("bad", "nikt nie oddzwonił")
     assert answers.split_option("Slowly improving", work) == (None, "Slowly improving")
+
+
+def test_form_field_asking_the_scale_question_holds_the_score() -> None:
+    from parsers.interpret import _scale_from_fields
+
+    question = NPS.question_texts["en"]
+    fields = [("Ticket number", "42"), (f"{question} (a number from 0 to 10)", "7"),
+              ("Your name", "Bob")]  # fmt: skip
+    assert _scale_from_fields(fields, NPS).score == 7
+    assert _scale_from_fields([("Order no", "3"), ("Score", "9 - very likely")], NPS).score == 9
