@@ -14,14 +14,24 @@ from parsers.mime import Bodies, header, parse_bytes
 from parsers.types import Bounce
 
 _FIELD = re.compile(r"(?im)^([A-Za-z-]+)\s*:\s*(.*(?:\n[ \t]+.*)*)")
-_STATUS_IN_TEXT = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+_STATUS_IN_TEXT = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")  # not an IP
+# Prose that says the failure is final, in bounces that give no status code.
+_PERMANENT_PROSE = re.compile(
+    r"permanent error|permanent failure|failed permanently|did not reach the following "
+    r"recipient|unknown recipient|user unknown|no such user|does not exist|unrouteable address|"
+    r"address rejected|mailbox unavailable|(?:do not|don't|not) have permission to post|"
+    r"may not exist|"
+    r"постоянная ошибка|не существует|нет такого|"
+    r"nie istnieje|błąd stały",
+    re.I,
+)
 _SMTP_CODE = re.compile(r"\b([45])\d\d[ -]")
 _ADDRESS = re.compile(r"<?([A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?")
 _MESSAGE_ID = re.compile(r"(?im)^message-id\s*:\s*(<[^>\s]+>)")
 _DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery (?:subsystem|system)", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|undelivered|delivery status notification|delivery (?:has )?failed|"
-    r"returned mail|mail delivery failed|failure notice|non[- ]?delivery|"
+    r"returned mail|mail delivery failed|failure notice|non[- ]?delivery|mail failure|"
     r"недоставлен|не доставлено|nie (?:można )?dostarcz|niedostarczon",
     re.I,
 )
@@ -56,7 +66,9 @@ def original_message(bodies: Bodies) -> Message | None:
     return None
 
 
-def read_bounce(bodies: Bodies, original: Message | None) -> Bounce:
+def read_bounce(
+    bodies: Bodies, original: Message | None, failed_recipients: str = ""
+) -> Bounce:
     """Recipient, status, permanence and diagnostic from the status part or the prose."""
     status_fields = _fields(bodies.delivery_status) if bodies.delivery_status else {}
     prose = bodies.text or ""
@@ -78,14 +90,19 @@ def read_bounce(bodies: Bodies, original: Message | None) -> Bounce:
     if status is None:
         code = _SMTP_CODE.search(prose)
         status = f"{code.group(1)}.0.0" if code else None
+    if status is None and _PERMANENT_PROSE.search(prose):
+        status = "5.0.0"
+    if recipient is None and failed_recipients:
+        recipient = _address_of(failed_recipients)
     if recipient is None:
         recipient = _recipient_in_prose(prose, original)
     if diagnostic is None:
         diagnostic = _diagnostic_in_prose(prose)
     message_id = header(original, "Message-ID").strip() or None if original is not None else None
-    if message_id is None and bodies.rfc822_headers:
-        found_id = _MESSAGE_ID.search(bodies.rfc822_headers)
-        message_id = found_id.group(1) if found_id else None
+    for copied in (bodies.rfc822_headers, prose):  # Exim and qmail copy the original inline
+        if message_id is None and copied:
+            found_id = _MESSAGE_ID.search(copied)
+            message_id = found_id.group(1) if found_id else None
     permanent = bool(status and status.startswith("5")) and action != "delayed"
     return Bounce(
         recipient=recipient,

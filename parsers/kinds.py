@@ -61,13 +61,21 @@ class DeliveryReport(Rule):
         return None
 
 
+_SES_BOUNCE = re.compile(r'"notificationType"\s*:\s*"Bounce"')
+
+
 class MailerDaemonBounce(Rule):
     name, kind = "mailer_daemon_bounce", "bounce"
-    description = "a non-standard bounce: from MAILER-DAEMON/postmaster about a failure"
+    description = (
+        "a non-standard bounce: from MAILER-DAEMON/postmaster about a failure, or an "
+        "Amazon SES bounce notification forwarded as mail"
+    )
 
     def check(self, ev: Evidence) -> str | None:
         if is_nonstandard_bounce(ev.from_header, ev.subject):
             return "mailer-daemon failure notice"
+        if "amazonaws.com" in ev.from_header.lower() and _SES_BOUNCE.search(ev.body_text):
+            return "amazon ses bounce notification"
         return None
 
 
@@ -80,9 +88,16 @@ _AUTO_SUBJECT = re.compile(
     # the big mail clients' other languages: their auto-replies reach us all the same
     r"automatische antwort|abwesenheitsnotiz|réponse automatique|respuesta automática|"
     r"risposta automatica|resposta automática|automatisch antwoord|autosvar|"
-    r"automaattinen vastaus|automatická odpověď|automatikus válasz",
+    r"automaattinen vastaus|automatická odpověď|automatikus válasz|"
+    # helpdesk acknowledgements and challenge-response robots
+    r"request received|ticket received|we(?:'ve| have) received your (?:request|message|e-?mail)|"
+    r"обращение (?:получено|зарегистрировано)|zgłoszenie (?:zostało )?(?:przyjęte|zarejestrowane)|"
+    r"\[verify\]|please verify|verify your (?:e-?mail|message)|подтвердите отправку",
     re.I,
 )
+# Helpdesk systems' own mail: their notifications never answer a survey.
+_HELPDESK_MAILER = re.compile(r"zendesk|freshdesk|helpscout|jira service|servicenow|otrs|"
+                              r"usedesk|omnidesk|okdesk", re.I)
 # Vacation notices sent without any auto-reply header (webmail "I am away" filters, copied
 # by hand): said in the present tense at the top of the new text.
 _AWAY_TEXT = re.compile(
@@ -141,6 +156,9 @@ class AutoReplyHeaders(Rule):
             value = ev.header(name).strip().lower()
             if "auto_reply" in value or "autoresponder" in value:
                 return f"{name.lower()}: {value}"
+        mailer = ev.header("X-Mailer")
+        if _HELPDESK_MAILER.search(mailer) or ev.header("X-Freshdesk-Ticket-Id"):
+            return f"helpdesk notification: {(mailer or 'freshdesk').strip().lower()}"
         suppress = ev.header("X-Auto-Response-Suppress").lower()
         if any(word in suppress for word in ("all", "oof")):
             return f"x-auto-response-suppress: {suppress.strip()}"
@@ -171,6 +189,10 @@ class OutOfOfficeSubject(Rule):
 _AWAY_PHRASES = re.compile(
     r"(?:i am|i'm|i will be|i'll be)\s+(?:\w+\s+){0,3}?(?:out of (?:the )?office|away until|"
     r"travell?ing (?:on business|for work)|on a business trip)|"
+    r"^\s*out of (?:the )?office\b|"
+    r"я\s+(?:сейчас\s+)?(?:в отпуске|в командировке|на больничном)|"
+    r"nicht im büro|abwesend|außer haus|absent du bureau|"
+    r"(?:enter|type) the \d+ characters|"
     r"will be back in the office|(?:with )?(?:no|limited) access to (?:my )?e-?mail|"
     r"(?:upon|on|after) my return|"
     r"(?:я\s+)?нахожусь\s+(?:в отпуске|в командировке|на больничном|вне офиса)|"
@@ -179,7 +201,18 @@ _AWAY_PHRASES = re.compile(
     r"po (?:moim )?powrocie|z ograniczonym dostępem do (?:poczty|e-?maila)",
     re.I,
 )
-_OPENS_WITH_SCORE = re.compile(r"\s*(?:\d{1,2}(?!\d)|[0-9]\ufe0f?\u20e3|\U0001f51f|[★⭐])")
+# A reply that opens with a score ("10! I'm out of the office till Monday, but…") is an
+# answer; one that opens with a date ("9-13 March: I'm on a business trip", "10.03") is not.
+_MONTH_START = (
+    r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|январ|феврал|март|апрел|ма[яй]|июн|июл|"
+    r"август|сентябр|октябр|ноябр|декабр|stycz|lut|kwie|maj|czerw|lip|sierp|wrze|paźdz|listop|"
+    r"grud"
+)
+_OPENS_WITH_SCORE = re.compile(
+    rf"\s*(?:\d{{1,2}}(?!\d)(?![.:/]\d|\s*[-–]\s*\d|\s+(?:{_MONTH_START}))"
+    r"|[0-9]\ufe0f?\u20e3|\U0001f51f|[★⭐])",
+    re.I,
+)
 
 
 class OutOfOfficeText(Rule):

@@ -116,7 +116,7 @@ def _read(raw: bytes, envelope_to: Sequence[str]) -> ParsedMessage:
     link_tokens: list[str] = []
     if kind == "bounce":
         original = bounces.original_message(bodies)
-        bounce = bounces.read_bounce(bodies, original)
+        bounce = bounces.read_bounce(bodies, original, header(msg, "X-Failed-Recipients"))
         first_tokens, link_tokens = _original_tokens(original)
     if kind in ("google_form", "web_form"):
         visible = quotes.tidy(body_text)

@@ -68,8 +68,11 @@ _NOISE = re.compile(
     # products and versions: "Windows 10", "iPhone 15", "версия 2"
     r"|\b(?:windows|win|iphone|ipad|ios|android|office|macos|ubuntu|galaxy|pixel|version|"
     r"ver|v\.|версия|версии|wersja|wersji)\s*\d{1,2}\b"
-    # dates in words: "1 December", "до 1 декабря", "2 grudnia", "December 1st"
-    rf"|\b\d{{1,2}}(?:st|nd|rd|th|-?(?:го|е|ого))?\s+(?:of\s+)?(?:{_MONTHS})(?!\w)"
+    # dates in words: "1 December", "до 1 декабря", "2 grudnia", "December 1st", and ranges:
+    # "9-13 March", "с 10 по 20 марта", "od 3 do 7 stycznia"; "10-14.03", "до 20.01"
+    rf"|\b\d{{1,2}}(?:\s*(?:[-–]|по|to|until|till|do)\s*\d{{1,2}})?"
+    rf"(?:st|nd|rd|th|-?(?:го|е|ого))?\s+(?:of\s+)?(?:{_MONTHS})(?!\w)"
+    r"|\b(?:\d{1,2}\s*[-–]\s*)?\d{1,2}\.(?:0[1-9]|1[0-2])\b(?![.,]\d)"
     rf"|(?<!\w)(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?\b",
     re.I,
 )

@@ -481,3 +481,61 @@ def test_form_field_asking_the_scale_question_holds_the_score() -> None:
               ("Your name", "Bob")]  # fmt: skip
     assert _scale_from_fields(fields, NPS).score == 7
     assert _scale_from_fields([("Order no", "3"), ("Score", "9 - very likely")], NPS).score == 9
+
+
+def _bounce(sender: str, subject: str, body: str, extra: str = "") -> object:
+    from parsers import read_message
+
+    raw = (f"From: {sender}\nTo: support@acme.example\nSubject: {subject}\n{extra}"
+           f"Message-ID: <b1@mx.example>\nContent-Type: text/plain; charset=utf-8\n\n{body}")
+    return read_message(raw.encode())
+
+
+def test_prose_bounces_without_a_status_code() -> None:
+    exim = _bounce("Mail Delivery System <Mailer-Daemon@mx.client.example>",
+                   "Mail delivery failed: returning message to sender",
+                   "This message was created automatically by mail delivery software.\n\nA message"
+                   " that you sent could not be delivered to one or more of its\nrecipients. This"
+                   " is a permanent error. The following address(es) failed:\n\n  nina@gmial.com\n"
+                   "    Unrouteable address\n\n------ This is a copy of the message, including all"
+                   " the headers. ------\n\nMessage-ID: <survey.42@acme.example>\nSubject: x\n")
+    assert exim.kind == "bounce" and exim.bounce is not None
+    assert (exim.bounce.recipient, exim.bounce.permanent) == ("nina@gmial.com", True)
+    assert exim.bounce.original_message_id == "<survey.42@acme.example>"  # copied inline
+    qmail = _bounce("MAILER-DAEMON@mx.example", "failure notice",
+                    "Hi. This is the qmail-send program at mx.example.\n\n<rita@yandex.ru>:\n"
+                    "5.255.255.88 does not like recipient.\nRemote host said: 550 5.7.1 No such "
+                    "user!\n")
+    assert qmail.bounce is not None and qmail.bounce.status == "5.7.1"  # not the IP address
+    groups = _bounce("Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
+                     "Delivery Status Notification (Failure)",
+                     "Hello support@acme.example,\n\nthe group you tried to contact (help) may not"
+                     " exist, or you may not have permission to post messages to the group.\n",
+                     extra="X-Failed-Recipients: help@groups-client.example\n")
+    assert groups.bounce is not None
+    assert (groups.bounce.recipient, groups.bounce.permanent) == (
+        "help@groups-client.example", True)
+    mailru = _bounce("Mail Delivery System <MAILER-DAEMON@corp.mail.ru>", "Mail failure.",
+                     "550 Message was not accepted -- invalid mailbox\n",
+                     extra="Auto-Submitted: auto-replied\n")
+    assert mailru.kind == "bounce"
+
+
+@pytest.mark.parametrize(
+    ("headers", "subject", "text"),
+    [
+        ("X-Mailer: Zendesk Mailer\n", "[Client] Re: How did we do?", "Your request (48213)"),
+        ("X-Freshdesk-Ticket-Id: 991\n", "Ticket Received - How did we do?", "We got it"),
+        ("", "Re: How did we do? [Verify]", "Click the link below and enter the 4 characters"),
+        ("", "RE: How did we do?", "9-13 March: I'm on a business trip with limited access to"
+                                   " email."),
+        ("", "Re: Как мы справились?", "С 10 по 20 марта я в отпуске. По срочным вопросам: "
+                                       "+7 912 000-00-00"),
+        ("", "Re: Jak nam poszło?", "10-14.03 przebywam na urlopie, odpowiem po powrocie."),
+        ("", "AW: How did we do?", "Ich bin bis 10.03. nicht im Büro."),
+    ],
+)
+def test_machine_replies_without_the_usual_headers(headers: str, subject: str, text: str) -> None:
+    assert kinds.classify(evidence(headers, subject=subject, text=text))[0] == "auto_reply"
+    if not headers and "characters" not in text:
+        assert scores.read_score(text, NPS).score is None  # and their dates are no scores
