@@ -71,6 +71,16 @@ def _comment_rest(lines: list[str], j: int) -> tuple[list[str], int]:
     return rest, j
 
 
+def _opens_a_field(lines: list[str], i: int) -> bool:
+    """A line whose value stands on the next one: a question, a label over a ruler, or a
+    comment label alone ("Komentarz")."""
+    line = lines[i]
+    ruled = i + 1 < len(lines) and bool(_RULER.match(lines[i + 1]))
+    return bool(line) and bool(
+        ruled or _QUESTION_LINE.match(line) or (len(line) <= 60 and is_comment_label(line))
+    )
+
+
 def text_fields(text: str) -> list[tuple[str, str]]:
     """Pairs from "Label: value" lines; "Label:", "A question?" or a label over a ruler with
     the value on the next line; a comment keeps its following lines."""
@@ -79,34 +89,21 @@ def text_fields(text: str) -> list[tuple[str, str]]:
     i = 0
     while i < len(lines) and len(fields) < _MAX_FIELDS:
         pair = label_value(lines[i])
-        below = None
-        ruled = i + 1 < len(lines) and bool(_RULER.match(lines[i + 1]))
-        if (pair and not pair[1]) or (
-            pair is None
-            and lines[i]
-            and (
-                ruled
-                or _QUESTION_LINE.match(lines[i])
-                or (len(lines[i]) <= 60 and is_comment_label(lines[i]))
-            )
-        ):
-            below = _next_value(lines, i)
-        if below is not None:
-            label = pair[0] if pair else _clean(lines[i])
-            value, i = below
-            if is_comment_label(label):
-                rest, i = _comment_rest(lines, i)
-                value = "\n".join([value, *rest])
-            fields.append((label, value))
-            continue
+        found: tuple[str, str, int] | None = None
         if pair and pair[1]:
+            found = (pair[0], pair[1], i + 1)
+        elif pair or _opens_a_field(lines, i):
+            below = _next_value(lines, i)
+            if below is not None:
+                found = (pair[0] if pair else _clean(lines[i]), *below)
+        if found is None:
             i += 1
-            if is_comment_label(pair[0]):
-                rest, i = _comment_rest(lines, i)
-                pair = (pair[0], "\n".join([pair[1], *rest]))
-            fields.append(pair)
             continue
-        i += 1
+        label, value, i = found
+        if is_comment_label(label):
+            rest, i = _comment_rest(lines, i)
+            value = "\n".join([value, *rest])
+        fields.append((label, value))
     return fields
 
 

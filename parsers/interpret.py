@@ -48,13 +48,15 @@ _NOT_A_SCORE_LABEL = re.compile(
 _LABELLED_VALUE = re.compile(r"^\s*(\d{1,2})(?:\s*(?:[-–—:.)(]|$).*)?$", re.S)
 
 
-def _asks_the_question(label: str, survey: SurveySpec | None) -> bool:
-    """Whether a form label is the survey's own scale question, in any locale."""
+def _asking_the_question(
+    fields: list[tuple[str, str]], survey: SurveySpec | None
+) -> list[tuple[str, str]]:
+    """The fields labelled with the survey's own scale question, in any locale."""
     if survey is None or not survey.question_texts:
-        return False
+        return []
     spec = QuestionSpec(key="score", texts=survey.question_texts)
-    as_form = SurveySpec("q", "form", questions=(spec,))
-    return form_answers.match_question(label, as_form) is not None
+    as_form = SurveySpec(survey.key, "form", questions=(spec,))
+    return [f for f in fields if form_answers.match_question(f[0], as_form) is not None]
 
 
 def _scale_from_fields(
@@ -62,7 +64,7 @@ def _scale_from_fields(
 ) -> scores.ScoreResult:
     """A score-type survey answered through a form: the field that holds a scale value
     (the one labelled with the survey's question when there is one)."""
-    asked = [(label, value) for label, value in fields if _asks_the_question(label, survey)]
+    asked = _asking_the_question(fields, survey)
     values: list[str] = []
     first = scores.ScoreResult(None, "no_score")
     for label, value in asked or fields:

@@ -13,6 +13,7 @@ from email.message import Message
 
 from parsers.bounces import is_nonstandard_bounce
 from parsers.mime import LENIENT_ERRORS, Bodies, header
+from parsers.scores import without_noise
 from parsers.types import Kind
 
 
@@ -107,7 +108,6 @@ _AWAY_TEXT = re.compile(
     r"((?:i am|i'm|i will be|i'll be)\s+(?:currently\s+|now\s+)?(?:out of (?:the )?office|"
     r"away from (?:the )?office|on (?:annual |parental |sick |maternity )?(?:leave|vacation|"
     r"holiday)|away until|out until)|"
-    r"я\s+(?:сейчас\s+)?(?:в отпуске|в командировке|на больничном|вне офиса)|"
     r"меня (?:сейчас )?нет в офисе|"
     r"(?:jestem|przebywam)\s+(?:obecnie\s+)?(?:na urlopie|poza biurem|na zwolnieniu|"
     r"w delegacji)|nie ma mnie w biurze)",
@@ -190,7 +190,7 @@ _AWAY_PHRASES = re.compile(
     r"(?:i am|i'm|i will be|i'll be)\s+(?:\w+\s+){0,3}?(?:out of (?:the )?office|away until|"
     r"travell?ing (?:on business|for work)|on a business trip)|"
     r"^\s*out of (?:the )?office\b|"
-    r"я\s+(?:сейчас\s+)?(?:в отпуске|в командировке|на больничном)|"
+    r"я\s+(?:сейчас\s+)?(?:в отпуске|в командировке|на больничном|вне офиса)|"
     r"nicht im büro|abwesend|außer haus|absent du bureau|"
     r"(?:enter|type) the \d+ characters|"
     r"will be back in the office|(?:with )?(?:no|limited) access to (?:my )?e-?mail|"
@@ -202,17 +202,9 @@ _AWAY_PHRASES = re.compile(
     re.I,
 )
 # A reply that opens with a score ("10! I'm out of the office till Monday, but…") is an
-# answer; one that opens with a date ("9-13 March: I'm on a business trip", "10.03") is not.
-_MONTH_START = (
-    r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|январ|феврал|март|апрел|ма[яй]|июн|июл|"
-    r"август|сентябр|октябр|ноябр|декабр|stycz|lut|kwie|maj|czerw|lip|sierp|wrze|paźdz|listop|"
-    r"grud"
-)
-_OPENS_WITH_SCORE = re.compile(
-    rf"\s*(?:\d{{1,2}}(?!\d)(?![.:/]\d|\s*[-–]\s*\d|\s+(?:{_MONTH_START}))"
-    r"|[0-9]\ufe0f?\u20e3|\U0001f51f|[★⭐])",
-    re.I,
-)
+# answer; one that opens with a date ("9-13 March: I'm on a business trip", "10.03") is not,
+# and dates are what the score reader's noise masking blanks out.
+_OPENS_WITH_SCORE = re.compile(r"\s*(?:\d{1,2}(?!\d)|[0-9]\ufe0f?\u20e3|\U0001f51f|[★⭐])")
 
 
 class OutOfOfficeText(Rule):
@@ -221,7 +213,7 @@ class OutOfOfficeText(Rule):
 
     def check(self, ev: Evidence) -> str | None:
         head = ev.visible_text[:400]
-        if _OPENS_WITH_SCORE.match(head):  # "10! I'm out of the office till Monday, but…"
+        if _OPENS_WITH_SCORE.match(without_noise(head)):
             return None
         found = _AWAY_TEXT.search(head)
         phrase = found.group(1) if found else None
@@ -291,7 +283,7 @@ _FORM_SUBJECT = re.compile(
     r"formularz|zgłoszeni|nowa wiadomość|nowe zgłoszenie",
     re.I,
 )
-_REPLY_SUBJECT = re.compile(r"^\s*(?:re|ответ|odp|aw|sv)\s*:", re.I)
+REPLY_SUBJECT = re.compile(r"^\s*(?:re|ответ|odp|aw|sv)\s*:", re.I)
 
 
 class WebFormResult(Rule):
@@ -305,7 +297,7 @@ class WebFormResult(Rule):
         if len(ev.form_fields) < 2 or ev.in_reply_to:
             return None
         form_sender = _FORM_SENDER.search(ev.from_header)
-        if _REPLY_SUBJECT.match(ev.subject) and not form_sender:  # Jotform says "Re: Form"
+        if REPLY_SUBJECT.match(ev.subject) and not form_sender:  # Jotform says "Re: Form"
             return None
         if form_sender:
             return "form fields from a no-reply/website sender"

@@ -53,10 +53,12 @@ _BEFORE_VERB = re.compile(
 )
 _AFTER_ALONE = re.compile(r"\s*(?:$|[.,;:!?)\u2013\u2014-])")
 _DENOMINATORS = "|".join(map(re.escape, _FORMS[5] + _FORMS[7] + _FORMS[10]))
+# What may follow a score and belongs to it: "7 баллов", "4 stars", "пять с плюсом".
+UNIT_WORDS = r"points?|pts|stars?|балл\w*|звезд\w*|punkt\w*|pkt|gwiazd\w*"
+PLUS_WORDS = r"с плюсом|z plusem|with a plus"
 _AFTER_SCALE = re.compile(
     rf"\s*(?:/|out of|of|из|z|na)\s*(?:\d{{1,2}}|{_DENOMINATORS})(?!\w)"
-    r"|\s*(?:stars?|points?|pts|звезд\w*|балл\w*|punkt\w*|pkt|gwiazd\w*)(?!\w)"
-    r"|\s*(?:с плюсом|z plusem|with a plus)(?!\w)",  # "пять с плюсом", "piątka z plusem"
+    rf"|\s*(?:{UNIT_WORDS}|{PLUS_WORDS})(?!\w)",
     re.I,
 )
 

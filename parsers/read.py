@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from email.message import Message
 
 from parsers import bounces, forms, html, language, quotes, tokens
-from parsers.kinds import BOUNCE_RULES, CHAIN, Evidence, classify
+from parsers.kinds import BOUNCE_RULES, CHAIN, REPLY_SUBJECT, Evidence, classify
 from parsers.mime import (
     LENIENT_ERRORS,
     Bodies,
@@ -66,7 +66,7 @@ def _may_be_form(ev: Evidence) -> bool:
         return bool(re.search(r"forms-(?:receipts-)?noreply@google", ev.from_header, re.I))
     if _FORM_HINT.search(ev.from_header) or _FORM_HINT.search(ev.subject):
         return True
-    if re.match(r"^\s*(?:re|ответ|odp|aw)\s*:", ev.subject, re.I):
+    if REPLY_SUBJECT.match(ev.subject):
         return False
     head = ev.body_text[:20000]
     return bool(_FORM_LINK.search(head)) or len(_LABEL_LINES.findall(head)) >= 2

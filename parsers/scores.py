@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from parsers import number_words, words
+from parsers.number_words import PLUS_WORDS, UNIT_WORDS
 from parsers.types import SurveySpec
 
 
@@ -84,10 +85,9 @@ _NEGATED = re.compile(
 )
 _KEYCAP = re.compile("([0-9])\ufe0f?\u20e3|\U0001f51f")
 _STARS = re.compile("(?:[★⭐]\ufe0f?)+(?:☆\ufe0f?)*")  # iPhones add VS16 after each star
-_UNIT_WORDS = r"points?|pts|stars?|балл\w*|звезд\w*|punkt\w*|pkt|gwiazd\w*"
 # "9/10", "9 из 10", "5 баллов из 10", "8 pkt na 10", "11 out of 10" (group 3: said in words)
 _OUT_OF = re.compile(
-    rf"(?<![\d.,/])(\d{{1,2}})\s*(?:(?:{_UNIT_WORDS})\s*)?(?:(/)|из|out of|z|na|of)\s*"
+    rf"(?<![\d.,/])(\d{{1,2}})\s*(?:(?:{UNIT_WORDS})\s*)?(?:(/)|из|out of|z|na|of)\s*"
     r"(\d{1,2})(?![\d/])",
     re.I,
 )
@@ -108,7 +108,7 @@ _SCORE_WORDS = re.compile(
 )
 # What may follow a score and belongs to it, not to the comment: "7 баллов", "4 stars".
 _SCORE_UNITS = re.compile(
-    rf"\s*(?:(?:{_UNIT_WORDS})(?!\w)|\+{{1,2}}|с плюсом(?!\w)|z plusem(?!\w))", re.I
+    rf"\s*(?:(?:{UNIT_WORDS}|{PLUS_WORDS})(?!\w)|\+{{1,2}})", re.I
 )
 
 
@@ -210,13 +210,18 @@ class Negated(ScoreRule):
         return [], _NEGATED.sub(lambda m: " " * len(m.group(0)), text)
 
 
+def without_noise(text: str) -> str:
+    """`text` with dates, times, ticket/phone numbers, amounts and durations blanked out."""
+    return _NOISE.sub(lambda m: " " * len(m.group(0)), text)
+
+
 class Noise(ScoreRule):
     """Dates, times, ticket and phone numbers, amounts and durations: never scores."""
 
     name = "noise"
 
     def find(self, text: str, survey: SurveySpec | None) -> tuple[list[Candidate], str]:
-        return [], _NOISE.sub(lambda m: " " * len(m.group(0)), text)
+        return [], without_noise(text)
 
 
 class BareNumber(ScoreRule):
