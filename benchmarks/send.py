@@ -26,13 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiosmtplib
 
-from mailflow.outbox.loop import (
-    FIRST_DRAINERS,
-    LAST_DRAINERS,
-    optional_drainers,
-    run_until_empty,
-)
 from mailflow.render import Recipient, Renderer, new_message_id
+from mailflow.service import run_until_empty
 from mailflow.settings import Settings, load_settings
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -154,8 +149,6 @@ def main() -> None:
     args = parser.parse_args()
     count = 1000 if args.quick else 5000
     logging.basicConfig(level=logging.WARNING)
-    # Imported up front like aiosmtplib: module import time is not sending.
-    optional_drainers(FIRST_DRAINERS + LAST_DRAINERS)
     port = _free_port()
     context = multiprocessing.get_context("spawn")
     ready, stop = context.Event(), context.Event()

@@ -20,6 +20,14 @@ DEFAULT_CONFIG = "mailflow.toml"
 Section = ConfigDict(extra="forbid")
 
 
+def split_hostport(value: str, default_port: int) -> tuple[str, int]:
+    """A listen address as (host, port): '127.0.0.1:8000' -> ('127.0.0.1', 8000)."""
+    host, _, port = value.rpartition(":")
+    if not host:
+        return value, default_port
+    return host.strip("[]"), int(port)
+
+
 class ConfigError(Exception):
     """Configuration that cannot start Mailflow; str() is the one line to show."""
 

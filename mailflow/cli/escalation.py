@@ -13,8 +13,8 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from mailflow import webhooks as webhook_outbox
 from mailflow.cli.app import app, console, engine, fail, settings
-from mailflow.escalation import webhooks as webhook_outbox
 from mailflow.escalation.resolve import EscalationRefused, list_escalations, resolve
 from mailflow.segments import (
     PRESETS,

@@ -24,19 +24,11 @@ def listen(
     ),
 ) -> None:
     """Run only the SMTP listener for replies (and process what it stores) until Ctrl+C."""
-    import asyncio
-
-    from mailflow.inbound.component import component
-    from mailflow.service import run_components
+    from mailflow.service import run_listener_only
 
     current = settings()
-    only_smtp = current.model_copy(
-        update={"inbound": current.inbound.model_copy(update={"imap": [], "smtp_enabled": True})}
-    )
-    run = component(only_smtp, engine(current), smtp=smtp, drain=True)
-    assert run is not None  # smtp is enabled above
     console.print(f"Listening for replies to @{current.reply_domain}; press Ctrl+C to stop.")
-    asyncio.run(run_components([run]))
+    run_listener_only(current, engine(current), smtp=smtp)
 
 
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and tries again later

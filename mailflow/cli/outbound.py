@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -154,7 +152,7 @@ def worker(
     until_empty: bool = typer.Option(False, "--until-empty", help="Exit once nothing is due."),
 ) -> None:
     """Process the outbox (and the other queues): survey requests, notifications, expiry."""
-    from mailflow.outbox.loop import run_forever, run_until_empty
+    from mailflow.service import run_until_empty, run_worker
 
     current = settings()
     db = engine(current)
@@ -162,15 +160,7 @@ def worker(
         processed = run_until_empty(current, db)
         console.print(f"Processed {processed} outbox rows; nothing more is due.")
         return
-
-    async def forever() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_forever(current, db, stop)
-
-    asyncio.run(forever())
+    run_worker(current, db)
 
 
 @contacts_app.command("merge")

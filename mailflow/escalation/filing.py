@@ -17,10 +17,9 @@ from dataclasses import replace
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from mailflow import answer_sql
+from mailflow import answer_sql, webhooks
 from mailflow.answer_sql import People, Person, people_of
 from mailflow.answers import survey_task_id
-from mailflow.escalation import webhooks
 from mailflow.escalation.facts import Facts, gather
 from mailflow.escalation.managers import manager_for
 from mailflow.render import new_message_id

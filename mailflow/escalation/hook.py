@@ -16,9 +16,8 @@ import logging
 
 from sqlmodel import Session
 
-from mailflow import answer_sql
+from mailflow import answer_sql, webhooks
 from mailflow.answer_sql import People, people_of
-from mailflow.escalation import webhooks
 from mailflow.escalation.facts import gather
 from mailflow.escalation.mail import followup_email
 from mailflow.escalation.rules import Answer, rule_chain_for

@@ -242,7 +242,7 @@ def handle_bounce(
         if request.state in ("sent", "sending", "scheduled"):
             request.state, request.reason = "bounced", f"bounce: {detail}"[:REASON_MAX]
             session.add(request)
-            from mailflow.escalation.webhooks import request_bounced
+            from mailflow.webhooks import request_bounced
 
             request_bounced(session, settings, request, detail)
     elif bounce.recipient:

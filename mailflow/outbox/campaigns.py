@@ -7,12 +7,10 @@ up` or two workers firing the same schedule create the run once, or not at all.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -20,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from mailflow import segments
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from mailflow.triggers import Candidate, pick_locale, suppression_reason
@@ -87,12 +86,6 @@ def _segment_audience(session: Session, name: str | None) -> list[int]:
     segment = session.exec(select(Segment).where(Segment.name == name)).first()
     if segment is None:
         raise CampaignError(f"no segment named '{name}'")
-    try:
-        segments: Any = importlib.import_module("mailflow.segments")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("mailflow.segments", "mailflow"):
-            raise
-        raise CampaignError("segment audiences need mailflow.segments, not installed") from None
     return sorted(int(i) for i in segments.contacts_in_segment(session, segment))
 
 

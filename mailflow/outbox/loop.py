@@ -1,31 +1,30 @@
-"""The worker loop: every drainer, over and over, until nothing is due (or until stopped).
+"""The worker loop: an ordered list of queue drainers, run over and over.
 
-A drainer is `drain(settings, engine, *, limit) -> int` (0 when nothing is due). The outbox's
-own drainers (survey requests, notifications, expiry) share one transport, so SMTP connections
-are reused across batches; the inbound worker, escalation filing and webhook deliveries join
-when their modules exist, run in a thread since they are synchronous. Order within a pass:
-inbound answers, then the escalations they opened, then the mail and webhooks those queued.
+A step is `async step(limit) -> int` (0 when nothing is due). Which queues a pass drains, and in
+what order, is decided by the assembly (mailflow.service); this module only knows how to run
+them: once per pass, until nothing is due, or until stopped. The outbox's own steps (survey
+requests, notifications, expiry) share one transport, so SMTP connections are reused across
+batches; synchronous drainers run in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from mailflow.outbox.notifications import drain_notifications
-from mailflow.outbox.transports import Transport
 from mailflow.outbox.worker import Outbox, drain_requests, expire
 from mailflow.settings import Settings
 
 log = logging.getLogger(__name__)
-Drainer = Callable[..., int]
-FIRST_DRAINERS = ("mailflow.inbound.worker", "mailflow.escalation.filing")
-LAST_DRAINERS = ("mailflow.escalation.webhooks",)
+Step = Callable[[int], Awaitable[int]]
+Drainer = Callable[..., int]  # drain(settings, engine, *, limit) -> rows processed
 IDLE_SECONDS = 1.0
 # Survey requests stream batch after batch (no idle connections between batches) for up to
 # this many batches or seconds per pass; then the other drainers get their turn.
@@ -33,63 +32,45 @@ REQUEST_BATCHES_PER_PASS = 20
 REQUEST_SECONDS_PER_PASS = 2.0
 
 
-def optional_drainers(names: tuple[str, ...]) -> list[Drainer]:
-    """`drain` of the other areas' workers, when those modules exist."""
-    found: list[Drainer] = []
-    for name in names:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        drainer = getattr(module, "drain", None)
-        if drainer is not None:
-            found.append(drainer)
-    return found
+def in_thread(drainer: Drainer, settings: Settings, engine: Engine) -> Step:
+    """A synchronous `drain(settings, engine, *, limit)` as a step, run in a thread."""
+
+    async def step(limit: int) -> int:
+        return int(await asyncio.to_thread(drainer, settings, engine, limit=limit))
+
+    step.__name__ = getattr(drainer, "__module__", "drain")
+    return step
 
 
+def outbox_steps(outbox: Outbox) -> list[Step]:
+    """The outbox's own queues, in order: survey requests, notifications, expiry."""
+
+    async def requests(limit: int) -> int:
+        return await drain_requests(
+            outbox, limit=limit * REQUEST_BATCHES_PER_PASS, seconds=REQUEST_SECONDS_PER_PASS
+        )
+
+    async def notifications(limit: int) -> int:
+        return await drain_notifications(outbox, limit=limit)
+
+    async def expiry(limit: int) -> int:
+        return expire(outbox.settings, outbox.engine, limit=limit)
+
+    return [requests, notifications, expiry]
+
+
+@dataclass
 class Worker:
-    """One pass = every drainer once; returns how many rows were processed in total."""
+    """One pass = every step once, in order; the outbox's transport is closed at the end."""
 
-    def __init__(self, settings: Settings, engine: Engine, transport: Transport | None = None):
-        self.settings, self.engine = settings, engine
-        self.outbox = Outbox.open(settings, engine, transport)
-        self.first = optional_drainers(FIRST_DRAINERS)
-        self.last = optional_drainers(LAST_DRAINERS)
-
-    def steps(self) -> list[Callable[[int], Awaitable[int]]]:
-        outbox, settings, engine = self.outbox, self.settings, self.engine
-
-        async def requests(limit: int) -> int:
-            return await drain_requests(
-                outbox, limit=limit * REQUEST_BATCHES_PER_PASS, seconds=REQUEST_SECONDS_PER_PASS
-            )
-
-        async def notifications(limit: int) -> int:
-            return await drain_notifications(outbox, limit=limit)
-
-        async def expiry(limit: int) -> int:
-            return expire(settings, engine, limit=limit)
-
-        def threaded(drainer: Drainer) -> Callable[[int], Awaitable[int]]:
-            async def run(limit: int) -> int:
-                return int(await asyncio.to_thread(drainer, settings, engine, limit=limit))
-
-            return run
-
-        return [
-            *(threaded(d) for d in self.first),
-            requests,
-            notifications,
-            expiry,
-            *(threaded(d) for d in self.last),
-        ]
+    outbox: Outbox
+    steps: Sequence[Step]
 
     async def one_pass(self) -> int:
-        limit = self.settings.outbound.batch_size
+        """Rows processed by all steps together (0 = nothing was due anywhere)."""
+        limit = self.outbox.settings.outbound.batch_size
         total = 0
-        for step in self.steps():
+        for step in self.steps:
             total += await step(limit)
         return total
 
@@ -97,7 +78,8 @@ class Worker:
         await self.outbox.transport.close()
 
 
-async def _until_empty(worker: Worker) -> int:
+async def until_empty(worker: Worker) -> int:
+    """Pass after pass until one finds nothing due; the number of rows processed."""
     total = 0
     try:
         while done := await worker.one_pass():
@@ -107,33 +89,30 @@ async def _until_empty(worker: Worker) -> int:
     return total
 
 
-def run_until_empty(
-    settings: Settings, engine: Engine, *, transport: Transport | None = None
-) -> int:
-    """Process until every drainer reports nothing due; the number of rows processed."""
-    return asyncio.run(_until_empty(Worker(settings, engine, transport)))
-
-
-async def run_forever(
-    settings: Settings,
-    engine: Engine,
+async def forever(
+    worker: Worker,
     stop: asyncio.Event,
     *,
-    transport: Transport | None = None,
+    wake: asyncio.Event | None = None,
     idle_seconds: float = IDLE_SECONDS,
 ) -> None:
-    """Process until `stop` is set, idling `idle_seconds` whenever nothing is due."""
-    worker = Worker(settings, engine, transport)
+    """Pass after pass until `stop` is set; idle `idle_seconds` (or until `wake` is set, e.g.
+    by the listener storing a reply) whenever nothing is due."""
+    wake = wake or asyncio.Event()
     try:
         while not stop.is_set():
+            wake.clear()  # before the pass: what is stored during it wakes the next at once
             try:
                 if await worker.one_pass():
                     continue
             except OperationalError as exc:  # database away for a moment: say so, try again
-                log.warning("outbox pass failed, retrying: %s", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
-            except TimeoutError:
-                continue
+                log.warning("worker pass failed, retrying: %s", exc)
+            waits = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait(
+                    waits, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+            for waiting in waits:
+                waiting.cancel()
     finally:
         await worker.close()

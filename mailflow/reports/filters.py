@@ -7,16 +7,16 @@ the same thing wherever it is shown. Bad input raises `ReportInputError` naming 
 from __future__ import annotations
 
 import calendar
-import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, true
+from sqlalchemy import ColumnElement, and_, true
 from sqlmodel import Session
 
+from mailflow import segments
 from mailflow.settings import Settings
 from storage.models import SOURCES, Employee, Response, SurveyRequest
 
@@ -35,10 +35,6 @@ class ReportInputError(ReportError):
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
         self.field = field
-
-
-class SegmentsUnavailable(ReportError):
-    """The segments module is not installed in this build."""
 
 
 @dataclass(frozen=True)
@@ -166,27 +162,12 @@ def survey_types(settings: Settings) -> Mapping[str, str]:
 
 
 def segment_condition(session: Session, name: str) -> ColumnElement[bool]:
-    """Requests whose contact is in the segment, via mailflow.segments when it exists."""
+    """Requests whose contact is in the named segment, as a subquery the database filters."""
     try:
-        segments: Any = importlib.import_module("mailflow.segments")
-    except ModuleNotFoundError as exc:
-        if exc.name != "mailflow.segments":
-            raise
-        raise SegmentsUnavailable(
-            "segment: segments are not available in this installation"
-        ) from None
-    errors = getattr(segments, "SegmentError", LookupError)
-    try:
-        if hasattr(segments, "contact_ids") and hasattr(segments, "get_segment"):
-            # A subquery: the database filters, no id list travels through Python.
-            definition = segments.get_segment(session, name).definition
-            return SurveyRequest.contact_id.in_(segments.contact_ids(definition))
-        contacts = segments.contacts_in_segment(session, name)
-    except errors as exc:
+        definition = segments.get_segment(session, name).definition
+    except segments.SegmentError as exc:
         raise ReportInputError("segment", str(exc) or f"unknown segment '{name}'") from None
-    if isinstance(contacts, Select):
-        return SurveyRequest.contact_id.in_(contacts)
-    return SurveyRequest.contact_id.in_(list(contacts))
+    return SurveyRequest.contact_id.in_(segments.contact_ids(definition))
 
 
 def needs_request(flt: ReportFilter) -> bool:

@@ -4,7 +4,7 @@ The body is the event JSON of `mailflow event` (mailflow.events.EventIn); a bad 
 `{"error": "contact.email: field required", "field": "contact.email"}` (mailflow.web.errors).
 """
 
-# No `from __future__ import annotations`: FastAPI must see EventIn itself, imported late.
+# No `from __future__ import annotations`: FastAPI reads EventIn from the annotation itself.
 import logging
 from typing import Any
 
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mailflow.auth import verify_api_key
+from mailflow.events import EventError, EventIn, handle_event
 from mailflow.web.context import web
 from storage.models import ApiKey
 
@@ -49,21 +50,8 @@ def _result_body(result: Any) -> dict[str, Any]:
 
 
 def events_router() -> APIRouter:
-    """The /api/events route, against mailflow.events' EventIn and handle_event."""
+    """The /api/events route: mailflow.events' EventIn and handle_event behind an API key."""
     router = APIRouter(prefix="/api", tags=["events"])
-    try:
-        from mailflow.events import EventError, EventIn, handle_event
-    except ModuleNotFoundError as exc:  # the events area is not installed in this build
-        if exc.name != "mailflow.events":
-            raise
-        log.warning("mailflow.events is missing: POST /api/events answers 503")
-
-        @router.post("/events", status_code=503)
-        async def events_unavailable(key: ApiKey = Depends(require_api_key)) -> JSONResponse:
-            return JSONResponse({"error": "events are not available"}, status_code=503)
-
-        return router
-
     @router.post("/events", status_code=202)
     async def post_event(
         payload: EventIn,

@@ -84,21 +84,9 @@ def _filters(request: Request) -> Filters:
     return Filters(flt, raw)
 
 
-def _escalations_page(request: Request) -> str | None:
-    """The escalation engineer's admin page, when this app has it."""
-    paths = {getattr(route, "path", None) for route in request.app.routes}
-    return ESCALATIONS_PAGE if ESCALATIONS_PAGE in paths else None
-
-
-def _escalation_link(page: str | None) -> Any:
-    """Where an escalation id links: the escalations page's detail, else our list's anchor."""
-
-    def link(escalation_id: int) -> str:
-        if page:
-            return f"{page}/{escalation_id}"
-        return f"/admin/dashboard/escalations#escalation-{escalation_id}"
-
-    return link
+def _escalation_link(escalation_id: int) -> str:
+    """Where an escalation id links: its page in the escalations console."""
+    return f"{ESCALATIONS_PAGE}/{escalation_id}"
 
 
 def _choices(session: Session) -> dict[str, list[str]]:
@@ -129,8 +117,8 @@ def _page(request: Request, user: User, template: str, filters: Filters | None, 
         surveys=[s.key for s in ctx.settings.surveys],
         channels=(*SOURCES, "form"),
         groupings=GROUPINGS,
-        escalations_page=_escalations_page(request),
-        escalation_link=_escalation_link(_escalations_page(request)),
+        escalations_page=ESCALATIONS_PAGE,
+        escalation_link=_escalation_link,
         duration=lambda seconds: duration(seconds, locale),
         number=number,
         current=request.url.path,

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from mailflow.events import handle_event
-from mailflow.outbox.loop import run_until_empty
+from mailflow.service import run_until_empty
 from mailflow.settings import Settings
 from storage.clock import utcnow
 from storage.engine import session_scope

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from mailflow.answers import Answer, record_answer
 from mailflow.escalation.filing import drain, file_escalation, file_pending
 from mailflow.escalation.resolve import resolve
-from mailflow.outbox.loop import run_until_empty
+from mailflow.service import run_until_empty
 from mailflow.outbox.transports import MemoryTransport
 from storage.engine import session_scope
 from storage.models import Escalation, Notification, SurveyRequest, Task, WebhookDelivery

@@ -8,7 +8,7 @@ from email.message import Message
 from sqlmodel import Session, select
 
 from mailflow.answers import Answer, record_answer
-from mailflow.escalation import webhooks
+from mailflow import webhooks
 from mailflow.escalation.filing import file_pending
 from mailflow.outbox.notifications import message_of
 from storage.models import Employee, Escalation, Notification, SurveyRequest, Task, WebhookDelivery

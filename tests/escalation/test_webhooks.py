@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from mailflow.cli import app
-from mailflow.escalation import webhooks
+from mailflow import webhooks
 from mailflow.settings import Settings
 from storage.clock import as_utc, utcnow
 from storage.engine import session_scope

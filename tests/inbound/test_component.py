@@ -8,7 +8,7 @@ import time
 import aiosmtplib
 from sqlmodel import Session, select
 
-from mailflow.inbound.component import component
+from mailflow.service import inbound_components, worker_component
 from mailflow.settings import ImapMailbox
 from storage.models import InboundMessage, Response
 from tests.inbound.conftest import eml
@@ -19,7 +19,7 @@ def test_nothing_to_run_without_smtp_or_imap(inbound_settings, engine):
     quiet = inbound_settings.model_copy(
         update={"inbound": inbound_settings.inbound.model_copy(update={"smtp_enabled": False})}
     )
-    assert component(quiet, engine, smtp=None) is None
+    assert inbound_components(quiet, engine, asyncio.Event(), smtp=None) == []
 
 
 def test_smtp_reply_and_imap_form_become_answers(
@@ -39,8 +39,6 @@ def test_smtp_reply_and_imap_form_become_answers(
         update={"inbound": inbound_settings.inbound.model_copy(update={"imap": [box]})}
     )
     port = free_port()
-    run = component(settings, engine, smtp=f"127.0.0.1:{port}", drain=True)
-    assert run is not None
 
     def answered() -> dict[int, Response]:
         with Session(engine) as session:
@@ -52,8 +50,13 @@ def test_smtp_reply_and_imap_form_become_answers(
             return [(r.via, r.status, r.reason) for r in rows]
 
     async def scenario() -> dict[int, Response]:
-        stop = asyncio.Event()
-        task = asyncio.create_task(run(stop))
+        stop, wake = asyncio.Event(), asyncio.Event()
+        parts = [
+            *inbound_components(settings, engine, wake, smtp=f"127.0.0.1:{port}"),
+            worker_component(settings, engine, wake),
+        ]
+        assert len(parts) == 3  # listener, IMAP pollers, worker
+        task = asyncio.gather(*(part(stop) for part in parts))
         try:
             deadline = time.monotonic() + 10
             while True:  # wait for the listener to accept connections

@@ -16,7 +16,7 @@ from mailflow.outbox.campaigns import (
     last_fire_time,
     run_campaign,
 )
-from mailflow.outbox.loop import run_until_empty
+from mailflow.service import run_until_empty
 from mailflow.outbox.scheduler import build_scheduler
 from storage.engine import session_scope
 from storage.models import CampaignRun, SurveyRequest

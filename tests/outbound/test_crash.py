@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from mailflow.outbox.loop import run_until_empty
+from mailflow.service import run_until_empty
 from mailflow.outbox.transports import MemoryTransport
 from storage.clock import as_utc, utcnow
 from storage.engine import make_engine

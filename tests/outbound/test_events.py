@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from mailflow.events import EventError, EventIn, parse_event
-from mailflow.outbox.loop import run_until_empty
+from mailflow.service import run_until_empty
 from storage.clock import as_utc, utcnow
 from storage.engine import session_scope
 from storage.models import Contact, Employee, SurveyRequest, Task

@@ -8,7 +8,7 @@ import email
 import pytest
 from sqlmodel import select
 
-from mailflow.outbox.loop import run_until_empty
+from mailflow.service import run_until_empty
 from mailflow.outbox.transports import (
     PermanentSendError,
     RecipientRefused,

@@ -10,7 +10,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from mailflow.cli.app import app
-from mailflow.outbox.loop import run_until_empty
+from mailflow.service import run_until_empty
 from mailflow.outbox.notifications import enqueue_notification
 from mailflow.outbox.resend import ResendRefused, resend_request
 from mailflow.tokens import Purpose, signer_for
