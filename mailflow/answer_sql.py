@@ -1,7 +1,7 @@
 """The SQL every recorded answer runs, built once per dialect.
 
-record_answer runs inside every click, AMP submit and reply, and the escalation hook inside
-every negative one. Building a SQLAlchemy statement (coercing its values, computing its cache
+record_answer and what follows it (mailflow.after_answer) run inside every click, AMP submit
+and reply. Building a SQLAlchemy statement (coercing its values, computing its cache
 key) and going through the ORM's unit of work cost several times more than running the
 statement on SQLite, so these statements are built once, with bound parameters, and executed
 as Core statements on the session's own connection (same transaction as the caller's ORM work).

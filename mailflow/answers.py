@@ -1,8 +1,9 @@
 """`record_answer`: the ONE function every channel (link, AMP, reply, form) calls.
 
 It writes the Response, one AnalyticsRow per field on the survey's "Survey" task, the comment
-on the rated ticket, marks the request answered, and calls the escalation hook, all in the
-caller's session (so the caller's commit makes it durable at once). Repeats are handled by
+on the rated ticket, marks the request answered, and sets off what every answer does
+(mailflow.after_answer: the webhook, the follow-up, a negative answer's open escalation), all
+in the caller's session (so the caller's commit makes it durable at once). Repeats are handled by
 unique constraints: a second answer replaces the first only inside the survey's edit window
 and when the survey allows changes.
 """
@@ -18,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
 from mailflow import answer_sql
+from mailflow.after_answer import on_answer
 from mailflow.answer_sql import People
 from mailflow.i18n import ui
 from mailflow.settings import Settings
@@ -311,7 +313,5 @@ def record_answer(
     _mark_answered(session, request, now)
     people = answer_sql.people_of(session, request.id)
     _file(session, settings, survey, request, response, people, replaced=existing is not None)
-    from mailflow.escalation.hook import on_answer
-
     on_answer(session, settings, survey, request, response, people)
     return Recorded(response, existing is None, existing is not None, negative)

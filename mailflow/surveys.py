@@ -10,7 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from mailflow.negative import Answer as NegativeAnswer
+from mailflow.negative import AnswerIn, Chain, CommentContains, ScoreAtMost
 from mailflow.survey_types import SURVEY_TYPES, SurveyType
+from parsers.rules import Rule
 from parsers.types import OptionSpec, QuestionSpec, SurveySpec
 
 Strict = ConfigDict(extra="forbid", frozen=True)
@@ -185,11 +188,27 @@ class SurveyConfig(BaseModel):
             merged.update(self.texts[locale].labels)
         return merged
 
+    def negative_chain(self) -> Chain:
+        """The negative-answer chain: the survey's own rules, else its type's default."""
+        kind, config = self.kind, self.negative
+        rules: list[Rule[NegativeAnswer]] = []
+        if config is None:
+            if kind.negative_at_most is not None:
+                rules.append(ScoreAtMost(kind.negative_at_most))
+            if kind.negative_answers:
+                rules.append(AnswerIn(kind.name, frozenset(kind.negative_answers)))
+            return Chain(tuple(rules))
+        if config.score_at_most is not None:
+            rules.append(ScoreAtMost(config.score_at_most))
+        for question, options in config.answers.items():
+            rules.append(AnswerIn(question, frozenset(options)))
+        if config.comment_contains:
+            rules.append(CommentContains(tuple(config.comment_contains)))
+        return Chain(tuple(rules), config.mode)
+
     def is_negative(self, score: int | None, answers: dict[str, str], comment: str | None) -> bool:
         """Whether an answer counts as negative: the survey's rule, else the type's default."""
-        from mailflow.escalation.rules import rule_chain_for  # local: escalation builds on this
-
-        return rule_chain_for(self).matches(score, answers, comment)
+        return self.negative_chain().matches(score, answers, comment)
 
     def spec(self) -> SurveySpec:
         """The survey as the pure parsers see it."""

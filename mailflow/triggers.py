@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlmodel import Session, col, select
 
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
+from parsers.rules import Rule, first_reason
 from storage.models import Contact, SurveyRequest
 
 CLOSED = "ticket.closed"
@@ -64,23 +64,23 @@ class Candidate:
     request_id: int | None = None
 
 
-class Rule(Protocol):
-    """A named suppression rule: `check` returns the reason to store, or None."""
+@dataclass(frozen=True)
+class Asked:
+    """What a suppression rule looks at: the candidate, with the session and settings."""
 
-    name: str
-
-    def check(self, session: Session, settings: Settings, candidate: Candidate) -> str | None:
-        """Why this request must not go out, or None."""
-        ...
+    session: Session
+    settings: Settings
+    candidate: Candidate
 
 
 class Unsubscribed:
     """No survey to a contact who unsubscribed."""
 
     name = "unsubscribed"
+    description = "the contact unsubscribed"
 
-    def check(self, session: Session, settings: Settings, candidate: Candidate) -> str | None:
-        if candidate.contact.unsubscribed_at is not None:
+    def check(self, asked: Asked) -> str | None:
+        if asked.candidate.contact.unsubscribed_at is not None:
             return "contact unsubscribed"
         return None
 
@@ -89,9 +89,10 @@ class Bounced:
     """No survey to an address that bounced hard."""
 
     name = "bounced"
+    description = "the contact's address bounced hard"
 
-    def check(self, session: Session, settings: Settings, candidate: Candidate) -> str | None:
-        contact = candidate.contact
+    def check(self, asked: Asked) -> str | None:
+        contact = asked.candidate.contact
         if contact.bounced_at is not None:
             why = f": {contact.bounce_reason}" if contact.bounce_reason else ""
             return f"address bounced{why}"
@@ -102,8 +103,10 @@ class VipOnly:
     """A VIP-only survey goes to VIP contacts only."""
 
     name = "vip_only"
+    description = "the survey is for VIP contacts and this one is not"
 
-    def check(self, session: Session, settings: Settings, candidate: Candidate) -> str | None:
+    def check(self, asked: Asked) -> str | None:
+        candidate = asked.candidate
         trigger = candidate.survey.trigger
         if trigger is not None and trigger.vip_only and not candidate.contact.vip:
             return "VIP-only survey; contact is not VIP"
@@ -133,36 +136,41 @@ class FrequencyCap:
     """No survey to a contact who was sent any survey in the last cap_days days."""
 
     name = "cap"
+    description = "the contact was sent a survey within outbound.cap_days"
 
     @staticmethod
     def reason(days: int) -> str:
         return f"a survey was sent to this contact in the last {days} days"
 
-    def check(self, session: Session, settings: Settings, candidate: Candidate) -> str | None:
-        days = settings.outbound.cap_days
+    def check(self, asked: Asked) -> str | None:
+        days, candidate = asked.settings.outbound.cap_days, asked.candidate
         if days <= 0 or candidate.contact.id is None:
             return None
         exclude = [candidate.request_id] if candidate.request_id is not None else []
         since = candidate.at - timedelta(days=days)
-        if recently_sent(session, [candidate.contact.id], since, exclude):
+        if recently_sent(asked.session, [candidate.contact.id], since, exclude):
             return self.reason(days)
         return None
 
 
-def suppression_chain() -> list[Rule]:
+SuppressionRule = Rule[Asked]
+
+
+def suppression_chain() -> list[SuppressionRule]:
     """The rules in the order their reasons are most useful to a reader."""
     return [Unsubscribed(), Bounced(), VipOnly(), FrequencyCap()]
 
 
 def suppression_reason(
-    session: Session, settings: Settings, candidate: Candidate, rules: list[Rule] | None = None
+    session: Session,
+    settings: Settings,
+    candidate: Candidate,
+    rules: list[SuppressionRule] | None = None,
 ) -> str | None:
     """The first rule's reason that suppresses this candidate, or None when it may go out."""
-    for rule in rules if rules is not None else suppression_chain():
-        reason = rule.check(session, settings, candidate)
-        if reason:
-            return reason
-    return None
+    chain = rules if rules is not None else suppression_chain()
+    hit = first_reason(chain, Asked(session, settings, candidate))
+    return hit[1] if hit else None
 
 
 def pick_locale(settings: Settings, survey: SurveyConfig, contact_locale: str | None) -> str:

@@ -13,6 +13,7 @@ from email.message import Message
 
 from parsers.bounces import is_nonstandard_bounce
 from parsers.mime import LENIENT_ERRORS, Bodies, header
+from parsers.rules import first_reason
 from parsers.scores import without_noise
 from parsers.types import Kind
 
@@ -35,7 +36,8 @@ class Evidence:
 
 
 class Rule:
-    """One named test; `check` returns a reason when the rule applies, else None."""
+    """One named test of the shape parsers.rules.Rule over Evidence, plus the kind of message
+    it recognises; `check` returns a reason when the rule applies, else None."""
 
     name: str = ""
     kind: Kind = "unknown"
@@ -341,8 +343,8 @@ CHAIN: tuple[Rule, ...] = (
 
 def classify(ev: Evidence, rules: tuple[Rule, ...] = CHAIN) -> tuple[Kind, Rule | None, str]:
     """The first rule that applies: (kind, rule, reason); ("unknown", None, "") otherwise."""
-    for rule in rules:
-        reason = rule.check(ev)
-        if reason:
-            return rule.kind, rule, reason
-    return "unknown", None, ""
+    hit = first_reason(rules, ev)
+    if hit is None:
+        return "unknown", None, ""
+    rule, reason = hit
+    return rule.kind, rule, reason

@@ -3,7 +3,7 @@
 A negative answer commits its Escalation row (status open, no subtask yet) together with the
 answer. The worker files it moments later, in one transaction per batch: a subtask under the
 rated ticket (or the survey's "Survey" task) assigned to the manager, holding the analytics row;
-the manager's email through the outbox (rendered when sent); webhooks response.negative and
+the manager's email, rendered and queued for the outbox; webhooks response.negative and
 escalation.created. Filing is idempotent: the subtask's unique (kind, external_ref) and the
 keyed notification and webhook rows make a second filer (another worker, a retry) a no-op, and
 an escalation resolved before it was filed is left alone.
@@ -12,7 +12,6 @@ an escalation resolved before it was filed is left alone.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
@@ -20,9 +19,10 @@ from sqlmodel import Session, col, select
 from mailflow import answer_sql, webhooks
 from mailflow.answer_sql import People, Person, people_of
 from mailflow.answers import survey_task_id
-from mailflow.escalation.facts import Facts, gather
+from mailflow.escalation.mail import escalation_email
 from mailflow.escalation.managers import manager_for
-from mailflow.render import new_message_id
+from mailflow.facts import Facts, gather
+from mailflow.notifications import enqueue_notification
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import utcnow
@@ -83,29 +83,27 @@ def _notify_manager(
     session: Session,
     settings: Settings,
     escalation: Escalation,
+    facts: Facts,
     manager: Person | None,
     locale: str,
 ) -> Notification | None:
-    """The escalation email, unless there is no manager, no address, or notifications are off."""
+    """The escalation email, rendered now and queued, unless there is no manager, no address,
+    or their notifications are off."""
     if manager is None or not manager.email:
         log.warning("escalation %s has no manager to notify", escalation.id)
         return None
     if not manager.notify_email:
         return None
-    from mailflow.outbox.notifications import enqueue_notification  # the outbox builds on us
-
-    return enqueue_notification(  # rendered by the worker when it sends it (see message_of)
+    email = escalation_email(
+        settings, facts, to=manager.email, to_name=manager.name, locale=locale
+    )
+    return enqueue_notification(
         session,
         kind="escalation",
         dedupe_key=f"escalation:{escalation.id}",
         recipient=manager.email,
-        message_id=new_message_id(settings.msgid_domain),
-        render={
-            "escalation_id": escalation.id,
-            "to": manager.email,
-            "to_name": manager.name,
-            "locale": locale,
-        },
+        message_id=email.message_id,
+        eml=email.eml,
     )
 
 
@@ -134,10 +132,6 @@ def file_escalation(session: Session, settings: Settings, escalation: Escalation
     facts = gather(
         session, settings, survey, request, response, rule=escalation.rule, people=people
     )
-    if manager is not None:
-        facts = replace(
-            facts, extra={"manager_name": manager.name, "manager_email": manager.email or ""}
-        )
     locale = (manager.locale if manager else None) or settings.default_locale
     if locale not in settings.locales:
         locale = settings.default_locale
@@ -150,7 +144,7 @@ def file_escalation(session: Session, settings: Settings, escalation: Escalation
     if not claimed:
         return False
     session.refresh(escalation)
-    _notify_manager(session, settings, escalation, manager, locale)
+    _notify_manager(session, settings, escalation, facts, manager, locale)
     if settings.webhooks:
         payload = facts.payload()
         webhooks.emit_many(

@@ -63,11 +63,14 @@ def resend_request(
         )
         locale = request.locale
     outbox = Outbox.open(settings, engine, transport or transport_for(settings))
-    raw = outbox.renderer.render(survey, who, locale=locale, message_id=message_id)
+    reply_to = outbox.renderer.reply_address(request_id)
+    raw = outbox.renderer.render(
+        survey, who, locale=locale, message_id=message_id, reply_to=reply_to
+    )
 
     async def send() -> None:
         try:
-            await outbox.transport.send(outbox.envelope_sender(request_id), [who.email], raw)
+            await outbox.transport.send(reply_to, [who.email], raw)
         finally:
             if transport is None:
                 await outbox.transport.close()

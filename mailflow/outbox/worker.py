@@ -28,7 +28,6 @@ from mailflow.outbox.pipeline import pump
 from mailflow.outbox.transports import Transport, transport_for
 from mailflow.render import Recipient, Renderer, new_message_id
 from mailflow.settings import Settings
-from mailflow.tokens import Purpose
 from mailflow.triggers import (
     Bounced,
     Candidate,
@@ -71,11 +70,6 @@ class Outbox:
         """A fresh lease owner for one drain: within it, claimed rows waiting in the queue are
         never claimed again; rows a failed drain left behind are, once their lease ends."""
         return worker_id()
-
-    def envelope_sender(self, request_id: int) -> str:
-        """The reply address with the request's token, so bounces come back matched."""
-        token = self.renderer.signer.sign(request_id, Purpose.REPLY)
-        return f"{self.settings.reply_local_part}+{token}@{self.settings.reply_domain}"
 
 
 def _contact(row: Any) -> Contact:
@@ -173,11 +167,14 @@ def prepare(outbox: Outbox, ids: list[int]) -> list[Job]:
                 ticket_ref=row["ticket_ref"],
                 ticket_title=row["ticket_title"],
             )
+            # One signed reply address per email: Reply-To, and the envelope sender so that
+            # bounces come back matched.
+            reply_to = outbox.renderer.reply_address(request_id)
             jobs.append(
                 Job(
                     row_id=request_id,
                     attempts=row["attempts"],
-                    sender=outbox.envelope_sender(request_id),
+                    sender=reply_to,
                     recipients=[contact.email],
                     contact_id=contact.id,
                     expiration_days=survey.expiration_days,
@@ -187,6 +184,7 @@ def prepare(outbox: Outbox, ids: list[int]) -> list[Job]:
                         who,
                         locale=row["locale"],
                         message_id=message_id,
+                        reply_to=reply_to,
                     ),
                 )
             )

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
-from mailflow.escalation.facts import gather
 from mailflow.escalation.resolve import (
     STATUSES,
     AlreadyResolved,
@@ -23,7 +22,8 @@ from mailflow.escalation.resolve import (
     list_escalations,
     resolve,
 )
-from mailflow.escalation.strings import words
+from mailflow.facts import gather
+from mailflow.notice_words import words
 from mailflow.settings import Settings
 from mailflow.web.auth import admin_page, require_csrf, require_user
 from mailflow.web.context import web

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mailflow.cli.app import app
 from mailflow.service import run_until_empty
-from mailflow.outbox.notifications import enqueue_notification
+from mailflow.notifications import enqueue_notification
 from mailflow.outbox.resend import ResendRefused, resend_request
 from mailflow.tokens import Purpose, signer_for
 from storage.clock import utcnow

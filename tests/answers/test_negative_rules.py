@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from mailflow.escalation.rules import (
-    Answer,
-    AnswerIn,
-    Chain,
-    CommentContains,
-    ScoreAtMost,
-    rule_chain_for,
-)
+from mailflow.negative import Answer, AnswerIn, Chain, CommentContains, ScoreAtMost
 from mailflow.surveys import SurveyConfig
 
 
@@ -72,16 +65,16 @@ def test_planfix_example_from_config_speed_slow_or_work_bad():
         ],
         negative={"answers": {"speed": ["slow"], "work": ["bad"]}},
     )
-    chain = rule_chain_for(survey)
+    chain = survey.negative_chain()
     assert chain.matches(None, {"speed": "slow", "work": "good"}, None)
     assert chain.matches(None, {"speed": "fast", "work": "bad"}, None)
     assert not chain.matches(None, {"speed": "fast", "work": "good"}, None)
 
 
 def test_type_defaults_when_no_rule_is_configured():
-    nps = rule_chain_for(_survey(type="nps"))
+    nps = _survey(type="nps").negative_chain()
     assert nps.matches(6, {}, None) and not nps.matches(7, {}, None)
-    thumbs = rule_chain_for(_survey(type="thumbs"))
+    thumbs = _survey(type="thumbs").negative_chain()
     assert thumbs.matches(0, {"thumbs": "bad"}, None)
     assert not thumbs.matches(1, {"thumbs": "good"}, None)
 
@@ -90,6 +83,6 @@ def test_configured_and_mode_with_comment_words():
     survey = _survey(
         type="csat", negative={"mode": "all", "score_at_most": 3, "comment_contains": ["refund"]}
     )
-    chain = rule_chain_for(survey)
+    chain = survey.negative_chain()
     assert chain.matches(3, {}, "I want a REFUND")
     assert not chain.matches(3, {}, "ok")

@@ -1,7 +1,9 @@
-"""The words of escalation and follow-up emails and pages, per locale (en, ru, pl).
+"""The words of the notices about answers, per locale (en, ru, pl): the manager's escalation
+email, page and subtask, and the client's follow-up.
 
-Kept here rather than in mailflow/i18n.py so the escalation area owns its texts; `words(locale)`
-falls back to English for a missing locale or key.
+Kept apart from mailflow/i18n.py (the survey and web texts) because every notice, and the
+facts of an answer they show, read them; `words(locale)` falls back to English for a missing
+locale or key.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Survey emails from email_templates/ and amp_forms/ to MIME bytes.
+"""Survey emails from email_templates/ and amp_forms/ to MIME bytes, in the shared frame.
 
 Work is done once: for each (survey, locale) every part (text, AMP, HTML) is rendered by
 Jinja2 with everything that is the same for every recipient, the HTML is CSS-inlined by
@@ -10,14 +10,10 @@ so a survey email costs a fraction of rendering its template.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from dataclasses import dataclass
-from email.header import Header
 from email.utils import formataddr, formatdate
-from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import premailer
@@ -27,7 +23,14 @@ from markupsafe import Markup, escape
 import amp_forms
 import email_templates
 from mailflow.i18n import ui
-from mailflow.mime import PartTemplate, multipart_alternative
+from mailflow.mime import PartTemplate
+from mailflow.render.envelope import (
+    assemble,
+    encode_header,
+    header_safe,
+    new_message_id,
+    reply_address,
+)
 from mailflow.scale import form_questions, scale_options
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
@@ -35,7 +38,6 @@ from mailflow.tokens import Purpose, Signer, signer_for
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # Configured braces travel through the first pass as private-use characters and come back as
 # braces in the static text, so a configured "{{token}}" never becomes a placeholder.
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -48,23 +50,6 @@ PLACEHOLDERS = (
     "unsubscribe_token",
     "amp_token",
 )
-
-
-def header_safe(value: str) -> str:
-    """A header value with every CR, LF and control character folded to one space."""
-    return _CONTROL.sub(" ", value).strip()
-
-
-def new_message_id(domain: str) -> str:
-    """A fresh Message-ID on our domain; fixed in the outbox before sending."""
-    return f"<{uuid.uuid4().hex}@{domain}>"
-
-
-def encode_header(value: str) -> str:
-    """A folded header value, RFC 2047 encoded when it is not ASCII."""
-    value = header_safe(value)
-    charset = "us-ascii" if value.isascii() else "utf-8"
-    return Header(value, charset, header_name="Subject").encode(linesep="\n")
 
 
 def _restore_braces(text: str) -> str:
@@ -143,11 +128,6 @@ class Renderer:
         self._compiled: dict[tuple[str, str], CompiledSurvey] = {}
         self._css = (email_templates.TEMPLATE_DIR / "brand.css").read_text(encoding="utf-8")
         self._date: tuple[int, str] = (0, "")
-
-    @cached_property
-    def _dkim_key(self) -> bytes | None:
-        path = self.settings.outbound.dkim_key_file
-        return Path(path).read_bytes() if path else None
 
     @property
     def amp_enabled(self) -> bool:
@@ -300,14 +280,16 @@ class Renderer:
         *,
         locale: str | None = None,
         message_id: str | None = None,
+        reply_to: str | None = None,
     ) -> bytes:
-        """The complete survey email for one recipient, as bytes ready for SMTP."""
+        """The complete survey email for one recipient, as bytes ready for SMTP; `reply_to` is
+        the request's reply address when the caller signed it already (it is the envelope
+        sender too), so the reply token is signed once per email."""
         locale = self.resolve_locale(survey, locale)
         compiled = self.compiled(survey, locale)
         values = self.values(survey, locale, who)
         settings = self.settings
-        local, domain = settings.reply_local_part, settings.reply_domain
-        reply_token = self.signer.sign(who.request_id, Purpose.REPLY)
+        reply_to = reply_to or self.reply_address(who.request_id)
         unsubscribe = values["unsubscribe_token"]
         base = settings.web.base_url.rstrip("/")
         headers = [
@@ -316,46 +298,19 @@ class Renderer:
             ("To", formataddr((header_safe(who.name or ""), header_safe(who.email)), "utf-8")),
             (
                 "Reply-To",
-                formataddr(
-                    (header_safe(settings.brand.company), f"{local}+{reply_token}@{domain}"),
-                    "utf-8",
-                ),
+                formataddr((header_safe(settings.brand.company), reply_to), "utf-8"),
             ),
             (
                 "List-Unsubscribe",
-                f"<mailto:{local}+{unsubscribe}@{domain}?subject=unsubscribe>,\n"
+                f"<mailto:{reply_address(settings, unsubscribe)}?subject=unsubscribe>,\n"
                 f" <{base}/u/{unsubscribe}>",
             ),
             *compiled.headers,
         ]
         bodies = [(part.content_type, part.encode(values)) for part in compiled.parts]
-        raw = multipart_alternative(headers, bodies, compiled.boundary)
-        return self._dkim_sign(raw)
+        return assemble(settings, headers, bodies, compiled.boundary)
 
-    def _dkim_sign(self, raw: bytes) -> bytes:
-        """Prepend a DKIM-Signature when a key is configured."""
-        key = self._dkim_key
-        outbound = self.settings.outbound
-        if not key or not outbound.dkim_domain or not outbound.dkim_selector:
-            return raw
-        import dkim
+    def reply_address(self, request_id: int) -> str:
+        """The request's reply address (Reply-To and envelope sender), with its signed token."""
+        return reply_address(self.settings, self.signer.sign(request_id, Purpose.REPLY))
 
-        signature = dkim.sign(
-            raw,
-            outbound.dkim_selector.encode(),
-            outbound.dkim_domain.encode(),
-            key,
-            include_headers=[
-                b"from",
-                b"to",
-                b"subject",
-                b"date",
-                b"message-id",
-                b"reply-to",
-                b"list-unsubscribe",
-                b"list-unsubscribe-post",
-                b"mime-version",
-                b"content-type",
-            ],
-        )
-        return signature + raw

@@ -7,13 +7,13 @@ the subtask description, the escalation email and the webhook payload all say th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
 from mailflow.answer_sql import People, people_of
-from mailflow.escalation.strings import words
+from mailflow.notice_words import words
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import as_utc
@@ -44,7 +44,6 @@ class Facts:
     response_url: str
     admin_url: str
     rule: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def survey_key(self) -> str:

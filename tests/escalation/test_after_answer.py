@@ -35,7 +35,7 @@ def notifications(engine, kind: str | None = None) -> list[Notification]:
 def parsed(engine, settings, row: Notification) -> Message:
     """The message the worker sends for `row` (escalations are rendered when sent)."""
     with Session(engine) as session:
-        return email.message_from_bytes(message_of(session, settings, row))
+        return email.message_from_bytes(message_of(row))
 
 
 def bodies(message: Message) -> dict[str, str]:
