@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 import dkim
 import pytest
 
-from mailflow.render import Recipient, Renderer
+from mailflow.render import Recipient, Renderer, reply_address
 from mailflow.tokens import Purpose
 
 LOCALES = ("en", "ru", "pl")
@@ -157,7 +158,9 @@ def test_amp_part_passes_the_official_validator(https_settings, amp_validator, s
         )
 
 
-def test_dkim_signature_verifies(https_settings, tmp_path, monkeypatch):
+@pytest.fixture
+def dkim_settings(https_settings, tmp_path):
+    """https_settings signing with a fresh RSA key; `.dns` answers its DKIM record."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -178,19 +181,55 @@ def test_dkim_signature_verifies(https_settings, tmp_path, monkeypatch):
             "dkim_key_file": str(tmp_path / "dkim.pem"),
         }
     )
-    current = https_settings.model_copy(update={"outbound": outbound})
-    raw = Renderer(current).render(current.survey("csat"), Recipient(1, "a@example.com", "Anna"))
-    assert raw.startswith(b"DKIM-Signature:")
-    import base64
-
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
     def dns(name, timeout=5):
         assert name == b"mf._domainkey.example.com."
         return record
 
+    return https_settings.model_copy(update={"outbound": outbound}), dns
+
+
+def test_dkim_signature_verifies(dkim_settings):
+    current, dns = dkim_settings
+    raw = Renderer(current).render(current.survey("csat"), Recipient(1, "a@example.com", "Anna"))
+    assert raw.startswith(b"DKIM-Signature:")
     assert dkim.verify(raw, dnsfunc=dns)
     assert not dkim.verify(raw.replace(b"Anna", b"Eve"), dnsfunc=dns)
+
+
+def test_manager_and_followup_emails_are_signed_too(dkim_settings):
+    """Every email that leaves goes through one assembly: notices carry a valid signature."""
+    from mailflow.escalation.mail import escalation_email
+    from mailflow.followups import followup_email
+    from tests.escalation.test_mail import _facts
+
+    current, dns = dkim_settings
+    manager = escalation_email(
+        current, _facts(current), to="boss@example.com", to_name="Boss", locale="pl"
+    )
+    followup = followup_email(
+        current,
+        current.survey("csat"),
+        kind="apology",
+        to="anna@example.com",
+        to_name="Anna",
+        locale="ru",
+        unsubscribe_token="tok",
+    )
+    for raw in (manager.eml, followup.eml):
+        assert raw.startswith(b"DKIM-Signature:")
+        assert dkim.verify(raw, dnsfunc=dns)
+        assert not dkim.verify(raw.replace(b"Anna", b"Eve"), dnsfunc=dns)
+
+
+def test_reply_to_and_mailto_unsubscribe_use_the_one_reply_address(https_settings):
+    renderer = Renderer(https_settings)
+    raw = renderer.render(https_settings.survey("csat"), Recipient(5, "a@example.com"))
+    message = email.message_from_bytes(raw)
+    assert renderer.reply_address(5) in message["Reply-To"]
+    unsubscribe = renderer.signer.sign(5, Purpose.UNSUBSCRIBE)
+    assert f"mailto:{reply_address(https_settings, unsubscribe)}?" in message["List-Unsubscribe"]
 
 
 def test_preview_cli_writes_an_email(tmp_path: Path):
