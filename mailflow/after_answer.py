@@ -23,6 +23,7 @@ from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import utcnow
 from storage.models import Response, SurveyRequest
+from storage.states import EscalationStatus
 
 
 def on_answer(
@@ -54,7 +55,7 @@ def open_escalation(session: Session, survey: SurveyConfig, response: Response) 
         "subtask_id": None,
         "manager_id": None,
         "rule": rule.name if rule else None,
-        "status": "open",
+        "status": EscalationStatus.OPEN,
         "created_at": utcnow(),
     }
     statement = answer_sql.for_session(session).insert_escalation

@@ -29,6 +29,7 @@ from storage.models import (
     Task,
     WebhookDelivery,
 )
+from storage.states import RequestState
 
 
 def _table(model: type) -> Table:
@@ -104,7 +105,7 @@ def statements(dialect_name: str) -> AnswerStatements:
         mark_answered=update(request)
         .where(request.c.id == bindparam("b_id"))
         .values(
-            state="answered",
+            state=RequestState.ANSWERED,
             answered_at=func.coalesce(request.c.answered_at, bindparam("b_now")),
         ),
         people=people,

@@ -33,6 +33,7 @@ from storage.models import (
     SurveyRequest,
     Task,
 )
+from storage.states import UNDELIVERED, RequestState
 
 
 class AnswerRefused(Exception):
@@ -250,7 +251,7 @@ def _mark_answered(session: Session, request: SurveyRequest, now: datetime) -> N
     """State answered in the database and on the loaded request (without dirtying it)."""
     sql = answer_sql.for_session(session)
     answer_sql.execute(session, sql.mark_answered, {"b_id": request.id, "b_now": now})
-    set_committed_value(request, "state", "answered")
+    set_committed_value(request, "state", RequestState.ANSWERED)
     set_committed_value(request, "answered_at", request.answered_at or now)
 
 
@@ -273,9 +274,11 @@ def record_answer(
     clean = normalise(survey, answer)
     if clean.comment and len(clean.comment) > settings.web.comment_max_length:
         clean.comment = clean.comment[: settings.web.comment_max_length]
-    if request.state in ("scheduled", "sending", "suppressed", "failed"):
+    if request.state in UNDELIVERED:
         raise RequestNotAnswerable(f"request is {request.state}")
-    if request.state == "expired" or (request.expires_at and as_utc(request.expires_at) < now):
+    if request.state == RequestState.EXPIRED or (
+        request.expires_at and as_utc(request.expires_at) < now
+    ):
         raise RequestExpired("the survey has expired")
     negative = survey.is_negative(clean.score, clean.answers, clean.comment)
     assert request.id is not None

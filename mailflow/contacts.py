@@ -15,6 +15,7 @@ from sqlmodel import Session, col, delete, select
 
 from storage.clock import utcnow
 from storage.models import Contact, Employee, SurveyRequest, Task
+from storage.states import RequestState
 
 
 class ContactNotFound(Exception):
@@ -183,8 +184,8 @@ def unsubscribe(session: Session, contact: Contact) -> bool:
         update(SurveyRequest)
         .where(
             col(SurveyRequest.contact_id) == contact.id,
-            col(SurveyRequest.state) == "scheduled",
+            col(SurveyRequest.state) == RequestState.SCHEDULED,
         )
-        .values(state="suppressed", reason=UNSUBSCRIBED_REASON)
+        .values(state=RequestState.SUPPRESSED, reason=UNSUBSCRIBED_REASON)
     )
     return True

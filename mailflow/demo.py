@@ -38,6 +38,7 @@ from storage.models import (
     SurveyRequest,
     Task,
 )
+from storage.states import EscalationStatus, InboundStatus, RequestState
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ class _Builder:
             employee_id=employee.id,
             campaign_run_id=run.id if run else None,
             locale=contact.locale or "en",
-            state="sent",
+            state=RequestState.SENT,
             due_at=sent,
             sent_at=sent,
             attempts=1,
@@ -170,18 +171,22 @@ class _Builder:
         )
         r, age = self.rng.random(), self.now - sent
         if contact.unsubscribed_at and sent > contact.unsubscribed_at:
-            request.state, request.reason, request.sent_at = "suppressed", "unsubscribed", None
+            request.state, request.reason, request.sent_at = (
+                RequestState.SUPPRESSED,
+                "unsubscribed",
+                None,
+            )
             request.message_id = None
         elif contact.bounced_at and sent > contact.bounced_at - timedelta(days=2):
-            request.state, request.last_error = "bounced", contact.bounce_reason
+            request.state, request.last_error = RequestState.BOUNCED, contact.bounce_reason
         elif sent > self.now:
-            request.state, request.sent_at, request.message_id = "scheduled", None, None
+            request.state, request.sent_at, request.message_id = RequestState.SCHEDULED, None, None
             request.attempts = 0
         elif r < 0.02:
-            request.state, request.sent_at, request.message_id = "failed", None, None
+            request.state, request.sent_at, request.message_id = RequestState.FAILED, None, None
             request.last_error, request.attempts = "421 4.7.0 relay temporarily unavailable", 6
         elif r < 0.03 and age < timedelta(hours=6):
-            request.state, request.sent_at = "sending", None
+            request.state, request.sent_at = RequestState.SENDING, None
         self.s.add(request)
         return request
 
@@ -206,7 +211,7 @@ class _Builder:
                 sha256=hashlib.sha256(raw).hexdigest(),
                 raw=raw,
                 via=r.choice(["smtp", "imap"]),
-                status="parsed",
+                status=InboundStatus.PARSED,
                 kind="reply" if source == "reply" else source,
                 request_id=request.id,
                 received_at=answered,
@@ -271,13 +276,13 @@ class _Builder:
         quality: dict[int, float],
         contact: Contact,
     ) -> None:
-        if request.state != "sent":
+        if request.state != RequestState.SENT:
             return
         if self.rng.random() < 0.68:
             happy = self.rng.random() < quality[employee.id]
             self.answer(survey, request, happy, contact.locale or "en")
-        if request.state == "sent" and request.expires_at < self.now:
-            request.state = "expired"
+        if request.state == RequestState.SENT and request.expires_at < self.now:
+            request.state = RequestState.EXPIRED
             self.s.add(request)
 
     def campaigns(
@@ -338,7 +343,7 @@ class _Builder:
                     sha256=hashlib.sha256(raw).hexdigest(),
                     raw=raw,
                     via="smtp",
-                    status="quarantined",
+                    status=InboundStatus.QUARANTINED,
                     kind="reply",
                     reason=f"{reason}: {detail}",
                     received_at=self.now - timedelta(days=n * 3, hours=n),
@@ -354,8 +359,8 @@ class _Builder:
             file_escalation(self.s, self.settings, escalation)
         self.s.execute(
             update(Notification)
-            .where(Notification.id > first_new, Notification.state == "scheduled")
-            .values(state="sent", sent_at=self.now)
+            .where(Notification.id > first_new, Notification.state == RequestState.SCHEDULED)
+            .values(state=RequestState.SENT, sent_at=self.now)
         )
 
     def backdate(self) -> None:
@@ -383,7 +388,7 @@ class _Builder:
             update(Escalation)
             .where(Escalation.created_at < old)
             .values(
-                status="resolved",
+                status=EscalationStatus.RESOLVED,
                 resolved_at=self.now - timedelta(days=9),
                 resolved_by="demo",
                 resolution_note="Called the client back.",

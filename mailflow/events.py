@@ -32,6 +32,7 @@ from mailflow.triggers import (
 )
 from storage.clock import as_utc, utcnow
 from storage.models import Contact, Employee, SurveyRequest, Task
+from storage.states import RequestState
 
 Loose = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -188,7 +189,7 @@ def _create_request(
         ticket_id=task.id,
         employee_id=employee.id if employee else task.employee_id,
         locale=pick_locale(settings, survey, contact.locale),
-        state="suppressed" if reason else "scheduled",
+        state=RequestState.SUPPRESSED if reason else RequestState.SCHEDULED,
         reason=reason,
         due_at=due_at,
     )
@@ -204,15 +205,17 @@ def _cancel_pending(session: Session, task: Task) -> list[tuple[int, str]]:
     """Suppress requests about this ticket that have not gone out yet."""
     pending = session.exec(
         select(SurveyRequest.id).where(
-            SurveyRequest.ticket_id == task.id, SurveyRequest.state == "scheduled"
+            SurveyRequest.ticket_id == task.id, SurveyRequest.state == RequestState.SCHEDULED
         )
     ).all()
     ids = [int(i) for i in pending if i is not None]
     if ids:
         session.exec(
             update(SurveyRequest)
-            .where(col(SurveyRequest.id).in_(ids), col(SurveyRequest.state) == "scheduled")
-            .values(state="suppressed", reason=REOPEN_REASON)
+            .where(
+                col(SurveyRequest.id).in_(ids), col(SurveyRequest.state) == RequestState.SCHEDULED
+            )
+            .values(state=RequestState.SUPPRESSED, reason=REOPEN_REASON)
         )
     return [(i, REOPEN_REASON) for i in ids]
 
@@ -263,7 +266,7 @@ def handle_event(
         )
         if request is None:
             result.duplicates += 1
-        elif request.state == "suppressed":
+        elif request.state == RequestState.SUPPRESSED:
             assert request.id is not None and request.reason is not None
             result.suppressed.append((request.id, request.reason))
         else:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from mailflow import answer_sql
 from storage.clock import utcnow
 from storage.models import Notification
+from storage.states import RequestState
 
 
 def enqueue_notification(
@@ -35,7 +36,7 @@ def enqueue_notification(
         "dedupe_key": dedupe_key,
         "recipient": recipient,
         "payload": payload,
-        "state": "scheduled",
+        "state": RequestState.SCHEDULED,
         "due_at": now,
         "message_id": message_id,
         "attempts": 0,
@@ -44,5 +45,3 @@ def enqueue_notification(
     statement = answer_sql.for_session(session).insert_notification
     new_id = session.connection().execute(statement, values).scalar()
     return None if new_id is None else Notification(id=new_id, **values)
-
-

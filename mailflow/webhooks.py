@@ -30,6 +30,7 @@ from mailflow.settings import Settings, WebhookSettings
 from storage.clock import utcnow
 from storage.engine import session_scope
 from storage.models import SurveyRequest, WebhookDelivery
+from storage.states import WebhookState
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def emit_many(
                         "url": hook.url,
                         "event": event,
                         "payload": envelope,
-                        "state": "pending",
+                        "state": WebhookState.PENDING,
                         "attempts": 0,
                         "next_attempt_at": now,
                         "created_at": now,
@@ -176,7 +177,7 @@ def _post(client: httpx.Client, hook: WebhookSettings, delivery: WebhookDelivery
 def _claim(engine: Engine, now: datetime, limit: int) -> list[WebhookDelivery]:
     """Lease up to `limit` due rows in one statement, so two workers never send the same row."""
     due = (
-        (WebhookDelivery.state == "pending")
+        (WebhookDelivery.state == WebhookState.PENDING)
         & (WebhookDelivery.next_attempt_at <= now)
         & or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
     )
@@ -252,12 +253,16 @@ def _record(
     delivery.last_status = outcome.status
     delivery.lease_until = None
     if outcome.delivered:
-        delivery.state, delivery.delivered_at, delivery.last_error = "delivered", utcnow(), None
+        delivery.state, delivery.delivered_at, delivery.last_error = (
+            WebhookState.DELIVERED,
+            utcnow(),
+            None,
+        )
     elif outcome.retry and hook is not None and delivery.attempts < hook.max_attempts:
         delivery.last_error = outcome.error
         delivery.next_attempt_at = now + _backoff(hook, delivery.attempts)
     else:
-        delivery.state, delivery.last_error = "failed", outcome.error
+        delivery.state, delivery.last_error = WebhookState.FAILED, outcome.error
         log.warning("webhook %s to %s failed: %s", delivery.event, delivery.url, outcome.error)
     session.add(delivery)
 

@@ -12,20 +12,10 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.clock import utcnow
+from storage.states import EscalationStatus, InboundStatus, RequestState, WebhookState
 
-# Survey request states (DESIGN.md): scheduled -> sending -> sent -> answered | expired, or
-# failed | suppressed | bounced.
-REQUEST_STATES = (
-    "scheduled",
-    "sending",
-    "sent",
-    "answered",
-    "expired",
-    "failed",
-    "suppressed",
-    "bounced",
-)
-OPEN_REQUEST_STATES = ("sent",)
+REQUEST_STATES = tuple(RequestState)
+OPEN_REQUEST_STATES = (RequestState.SENT,)
 SOURCES = ("link", "amp", "reply", "google_form", "web_form")
 
 
@@ -123,7 +113,7 @@ class SurveyRequest(SQLModel, table=True):
     employee_id: int | None = Field(default=None, foreign_key="employee.id", index=True)
     campaign_run_id: int | None = Field(default=None, foreign_key="campaignrun.id")
     locale: str = Field(default="en", max_length=16)
-    state: str = Field(default="scheduled", max_length=20)
+    state: str = Field(default=RequestState.SCHEDULED, max_length=20)
     reason: str | None = None
     due_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
@@ -195,7 +185,7 @@ class InboundMessage(SQLModel, table=True):
     imap_folder: str | None = Field(default=None, max_length=200)
     envelope_from: str | None = None
     envelope_to: str | None = None
-    status: str = Field(default="received", max_length=20)
+    status: str = Field(default=InboundStatus.RECEIVED, max_length=20)
     kind: str | None = Field(default=None, max_length=20)
     reason: str | None = None
     request_id: int | None = Field(default=None, foreign_key="surveyrequest.id")
@@ -211,7 +201,7 @@ class Escalation(SQLModel, table=True):
     subtask_id: int | None = Field(default=None, foreign_key="task.id")
     manager_id: int | None = Field(default=None, foreign_key="employee.id")
     rule: str | None = None
-    status: str = Field(default="open", max_length=20, index=True)
+    status: str = Field(default=EscalationStatus.OPEN, max_length=20, index=True)
     resolution_note: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
@@ -228,7 +218,7 @@ class Notification(SQLModel, table=True):
     dedupe_key: str = Field(unique=True, max_length=300)
     recipient: str = Field(max_length=320)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    state: str = Field(default="scheduled", max_length=20)
+    state: str = Field(default=RequestState.SCHEDULED, max_length=20)
     due_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
     message_id: str | None = Field(default=None, unique=True, max_length=250)
@@ -249,7 +239,7 @@ class WebhookDelivery(SQLModel, table=True):
     url: str
     event: str = Field(max_length=40)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    state: str = Field(default="pending", max_length=20)
+    state: str = Field(default=WebhookState.PENDING, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_error: str | None = None

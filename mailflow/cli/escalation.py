@@ -25,6 +25,7 @@ from mailflow.segments import (
     list_segments,
 )
 from storage.engine import session_scope
+from storage.states import WebhookState
 
 segments_app = typer.Typer(help="Saved filters over contacts and responses.", no_args_is_help=True)
 escalation_app = typer.Typer(help="Act on one escalation.", no_args_is_help=True)
@@ -214,7 +215,7 @@ def webhooks(
     as_json: bool = typer.Option(False, "--json", help="JSON lines."),
 ) -> None:
     """Webhook deliveries, newest first, with attempts and the last error."""
-    if state is not None and state not in ("pending", "delivered", "failed"):
+    if state is not None and state not in tuple(WebhookState):
         fail("--state: must be pending, delivered or failed")
     with _database() as db, Session(db) as session:
         rows = [
@@ -226,7 +227,9 @@ def webhooks(
                 "attempts": d.attempts,
                 "last_status": d.last_status,
                 "last_error": d.last_error,
-                "next_attempt_at": _when(d.next_attempt_at) if d.state == "pending" else "",
+                "next_attempt_at": _when(d.next_attempt_at)
+                if d.state == WebhookState.PENDING
+                else "",
                 "delivered_at": _when(d.delivered_at),
             }
             for d in webhook_outbox.deliveries(session, state=state, limit=limit)

@@ -11,10 +11,11 @@ import typer
 
 from mailflow.cli.app import app, console, engine, fail, settings, state
 from mailflow.settings import Settings
+from storage.states import InboundStatus
 
 inbound_app = typer.Typer(help="Inbound mail: list what arrived, retry quarantined messages.")
 app.add_typer(inbound_app, name="inbound")
-STATUSES = ("received", "parsed", "ignored", "unmatched", "quarantined")
+STATUSES = tuple(InboundStatus)
 
 
 @app.command()

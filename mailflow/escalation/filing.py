@@ -28,6 +28,7 @@ from mailflow.surveys import SurveyConfig
 from storage.clock import utcnow
 from storage.engine import is_postgres, session_scope
 from storage.models import Escalation, Notification, Response, SurveyRequest, Task
+from storage.states import EscalationStatus
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def _subtask(
     values = {
         "kind": "escalation",
         "title": f"Negative answer to “{survey.key}” (response {response.id})",
-        "status": "open",
+        "status": EscalationStatus.OPEN,
         "description": facts.description(locale),
         "external_ref": external_ref,
         "parent_id": parent,
@@ -94,9 +95,7 @@ def _notify_manager(
         return None
     if not manager.notify_email:
         return None
-    email = escalation_email(
-        settings, facts, to=manager.email, to_name=manager.name, locale=locale
-    )
+    email = escalation_email(settings, facts, to=manager.email, to_name=manager.name, locale=locale)
     return enqueue_notification(
         session,
         kind="escalation",
@@ -173,7 +172,7 @@ def drain(settings: Settings, engine: Engine, *, limit: int) -> int:
     with session_scope(engine) as session:
         query = (
             select(Escalation)
-            .where(col(Escalation.subtask_id).is_(None), Escalation.status == "open")
+            .where(col(Escalation.subtask_id).is_(None), Escalation.status == EscalationStatus.OPEN)
             .order_by(col(Escalation.id))
             .limit(limit)
         )

@@ -9,8 +9,9 @@ from sqlmodel import Session, select
 
 from storage.clock import utcnow
 from storage.models import Comment, Contact, Employee, Escalation, Response, SurveyRequest, Task
+from storage.states import EscalationStatus
 
-STATUSES = ("open", "resolved")
+STATUSES = tuple(EscalationStatus)
 
 
 class EscalationRefused(Exception):
@@ -113,8 +114,10 @@ def resolve(session: Session, escalation_id: int, note: str, *, by: str) -> Esca
     # One statement decides who resolves: a second resolver updates nothing.
     changed = session.execute(
         update(Escalation)
-        .where(Escalation.id == escalation_id, Escalation.status == "open")
-        .values(status="resolved", resolution_note=note, resolved_at=now, resolved_by=by)
+        .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN)
+        .values(
+            status=EscalationStatus.RESOLVED, resolution_note=note, resolved_at=now, resolved_by=by
+        )
     ).rowcount
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
@@ -128,7 +131,7 @@ def resolve(session: Session, escalation_id: int, note: str, *, by: str) -> Esca
         )
         subtask = session.get(Task, escalation.subtask_id)
         if subtask is not None:
-            subtask.status, subtask.closed_at = "resolved", now
+            subtask.status, subtask.closed_at = EscalationStatus.RESOLVED, now
             session.add(subtask)
     session.flush()
     return escalation

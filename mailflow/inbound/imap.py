@@ -30,6 +30,7 @@ from mailflow.inbound.store import store_raw
 from mailflow.settings import ImapMailbox, Settings
 from storage.clock import utcnow
 from storage.models import ImapState, InboundMessage
+from storage.states import InboundStatus
 
 log = logging.getLogger(__name__)
 FETCH_BATCH = 25
@@ -157,9 +158,14 @@ class ImapPoller:
         Whether found or not, each is looked for once. True when a folder was selected."""
         box = self.mailbox
         failed = self._relocate(
-            client, ("quarantined", "unmatched"), box.processed_folder, box.failed_folder
+            client,
+            (InboundStatus.QUARANTINED, InboundStatus.UNMATCHED),
+            box.processed_folder,
+            box.failed_folder,
         )
-        back = self._relocate(client, ("parsed",), box.failed_folder, box.processed_folder)
+        back = self._relocate(
+            client, (InboundStatus.PARSED,), box.failed_folder, box.processed_folder
+        )
         if failed < 0 and back < 0:
             return False
         result.failed += max(failed, 0)

@@ -21,6 +21,7 @@ from mailflow.tokens import Purpose, Signer, TokenError
 from parsers.types import ParsedMessage
 from storage.clock import as_utc, utcnow
 from storage.models import Contact, SentMessage, SurveyRequest
+from storage.states import RequestState
 
 # Any verified token identifies its request; only UNSUBSCRIBE mail *acts* on its purpose.
 BODY_PURPOSES = (Purpose.LINK, Purpose.AMP, Purpose.REPLY, Purpose.UNSUBSCRIBE)
@@ -91,7 +92,7 @@ def newest_open_request(session: Session, address: str) -> SurveyRequest | None:
     now = utcnow()
     query = (
         select(SurveyRequest)
-        .where(SurveyRequest.contact_id == contact.id, SurveyRequest.state == "sent")
+        .where(SurveyRequest.contact_id == contact.id, SurveyRequest.state == RequestState.SENT)
         .where(or_(col(SurveyRequest.expires_at).is_(None), col(SurveyRequest.expires_at) > now))
         .order_by(col(SurveyRequest.sent_at).desc(), col(SurveyRequest.id).desc())
     )

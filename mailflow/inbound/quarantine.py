@@ -7,12 +7,14 @@ interprets them. `str(exc)` adds the detail after the reason ("ambiguous_score: 
 
 from __future__ import annotations
 
+from storage.states import InboundStatus
+
 
 class Quarantined(Exception):
     """A message kept for a human: stored, not answered, retryable after a config change."""
 
     reason = "quarantined"
-    status = "quarantined"
+    status = InboundStatus.QUARANTINED
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail
@@ -31,7 +33,7 @@ class Unmatched(Quarantined):
     """No survey request could be found for the message."""
 
     reason = "unmatched"
-    status = "unmatched"
+    status = InboundStatus.UNMATCHED
 
 
 class NoRequestToken(Unmatched):

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.clock import utcnow
 from storage.models import InboundMessage
+from storage.states import InboundStatus
 
 SYNTHETIC_DOMAIN = "mailflow.invalid"
 MAX_MESSAGE_ID = 250
@@ -71,7 +72,7 @@ def _row(
         "mailbox": mailbox,
         "envelope_from": envelope_from or None,
         "envelope_to": ", ".join(envelope_to) or None,
-        "status": "received",
+        "status": InboundStatus.RECEIVED,
         "received_at": utcnow(),
     }
 

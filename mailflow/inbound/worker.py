@@ -33,6 +33,7 @@ from mailflow.tokens import Purpose, Signer, TokenError, signer_for
 from parsers.types import ParsedMessage
 from storage.clock import utcnow
 from storage.models import Contact, InboundMessage, SurveyRequest
+from storage.states import InboundStatus, RequestState
 
 log = logging.getLogger(__name__)
 SOURCE_OF_KIND = {"google_form": "google_form", "web_form": "web_form"}
@@ -61,7 +62,7 @@ def _finish(session: Session, inbound_id: int, outcome: Outcome, *, claimed: boo
     """Write the outcome; unless already claimed, only while the row is still `received`."""
     query = update(InboundMessage).where(InboundMessage.id == inbound_id)
     if not claimed:
-        query = query.where(InboundMessage.status == "received")
+        query = query.where(InboundMessage.status == InboundStatus.RECEIVED)
     values = {
         "status": outcome.status,
         "reason": (outcome.reason or None) and outcome.reason[:REASON_MAX],
@@ -76,7 +77,7 @@ def _claim(session: Session, inbound_id: int) -> bool:
     """Take the row for this transaction (blocks a concurrent worker until we commit)."""
     query = (
         update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
+        .where(InboundMessage.id == inbound_id, InboundMessage.status == InboundStatus.RECEIVED)
         .values(processed_at=utcnow())
     )
     return session.exec(query).rowcount == 1  # type: ignore[call-overload]
@@ -92,7 +93,7 @@ def process(
     with engine.connect() as connection:
         found = connection.execute(
             select(InboundMessage.raw, InboundMessage.envelope_to).where(  # type: ignore[call-overload]
-                InboundMessage.id == inbound_id, InboundMessage.status == "received"
+                InboundMessage.id == inbound_id, InboundMessage.status == InboundStatus.RECEIVED
             )
         ).first()
     if found is None:
@@ -101,7 +102,9 @@ def process(
         msg = read_message(bytes(found[0]), envelope_to=_envelope(found[1]))
     except Exception as exc:  # the parser promises not to raise; if it does, keep the mail
         log.exception("inbound: parser failed on message %s", inbound_id)
-        outcome = Outcome("quarantined", f"{q.UnreadableMime.reason}: parser error: {exc!r}")
+        outcome = Outcome(
+            InboundStatus.QUARANTINED, f"{q.UnreadableMime.reason}: parser error: {exc!r}"
+        )
         with Session(engine) as session:
             done = _finish(session, inbound_id, outcome, claimed=False)
             session.commit()
@@ -122,7 +125,7 @@ def process(
             log.exception("inbound: message %s failed", inbound_id)
             session.rollback()
             reason = f"{q.InternalError.reason}: {exc.__class__.__name__}: {exc}"
-            outcome = Outcome("quarantined", reason, msg.kind)
+            outcome = Outcome(InboundStatus.QUARANTINED, reason, msg.kind)
         claimed = session.in_transaction()
         if not _finish(session, inbound_id, outcome, claimed=claimed):
             session.rollback()
@@ -191,7 +194,7 @@ def record(
         )
     except AnswerRefused as refused:
         raise q.from_refusal(refused) from None
-    return Outcome("parsed", f"matched_by: {how}", msg.kind, request.id)
+    return Outcome(InboundStatus.PARSED, f"matched_by: {how}", msg.kind, request.id)
 
 
 def handle_unsubscribe(session: Session, request_id: int, msg: ParsedMessage) -> Outcome:
@@ -202,7 +205,7 @@ def handle_unsubscribe(session: Session, request_id: int, msg: ParsedMessage) ->
     contact = session.get(Contact, request.contact_id)
     if contact is not None:
         unsubscribe(session, contact)
-    return Outcome("parsed", "unsubscribe", msg.kind, request.id)
+    return Outcome(InboundStatus.PARSED, "unsubscribe", msg.kind, request.id)
 
 
 def bounced_request(session: Session, signer: Signer, msg: ParsedMessage) -> SurveyRequest | None:
@@ -231,16 +234,20 @@ def handle_bounce(
     address bad, so the outbox sends it nothing more."""
     bounce = msg.bounce
     if bounce is None:
-        return Outcome("ignored", "bounce_unreadable: no delivery status found", "bounce")
+        return Outcome(
+            InboundStatus.IGNORED, "bounce_unreadable: no delivery status found", "bounce"
+        )
     detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p) or "no status"
     request = bounced_request(session, signer, msg)
     if not bounce.permanent:
-        return Outcome("ignored", f"bounce_transient: {detail}", "bounce", request and request.id)
+        return Outcome(
+            InboundStatus.IGNORED, f"bounce_transient: {detail}", "bounce", request and request.id
+        )
     contact = None
     if request is not None:
         contact = session.get(Contact, request.contact_id)
-        if request.state in ("sent", "sending", "scheduled"):
-            request.state, request.reason = "bounced", f"bounce: {detail}"[:REASON_MAX]
+        if request.state in (RequestState.SENT, RequestState.SENDING, RequestState.SCHEDULED):
+            request.state, request.reason = RequestState.BOUNCED, f"bounce: {detail}"[:REASON_MAX]
             session.add(request)
             from mailflow.webhooks import request_bounced
 
@@ -250,19 +257,21 @@ def handle_bounce(
         query = select(Contact).where(func.lower(Contact.email) == address)
         contact = session.exec(query).first()  # type: ignore[call-overload]
     if contact is None and request is None:
-        return Outcome("ignored", f"bounce_unmatched: {detail}", "bounce")
+        return Outcome(InboundStatus.IGNORED, f"bounce_unmatched: {detail}", "bounce")
     if contact is not None:
         contact.bounced_at = contact.bounced_at or utcnow()
         contact.bounce_reason = detail[:REASON_MAX]
         session.add(contact)
-    return Outcome("parsed", f"bounce_permanent: {detail}", "bounce", request and request.id)
+    return Outcome(
+        InboundStatus.PARSED, f"bounce_permanent: {detail}", "bounce", request and request.id
+    )
 
 
 def received_ids(engine: Engine, limit: int) -> list[int]:
     """The oldest received messages, at most `limit`."""
     query = (
         select(InboundMessage.id)  # type: ignore[call-overload]
-        .where(InboundMessage.status == "received")
+        .where(InboundMessage.status == InboundStatus.RECEIVED)
         .order_by(InboundMessage.id)
         .limit(limit)
     )
@@ -296,9 +305,14 @@ def retry(settings: Settings, engine: Engine, inbound_id: int) -> Outcome | None
         row = session.get(InboundMessage, inbound_id)
         if row is None:
             raise RetryRefused(f"no inbound message {inbound_id}")
-        if row.status == "parsed" and row.kind not in ("bounce",):
+        if row.status == InboundStatus.PARSED and row.kind not in ("bounce",):
             raise RetryRefused(f"message {inbound_id} already became an answer; not retried")
-        row.status, row.reason, row.request_id, row.processed_at = "received", None, None, None
+        row.status, row.reason, row.request_id, row.processed_at = (
+            InboundStatus.RECEIVED,
+            None,
+            None,
+            None,
+        )
         session.add(row)
         session.commit()
     return process(settings, engine, inbound_id)

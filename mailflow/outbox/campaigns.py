@@ -25,6 +25,7 @@ from mailflow.triggers import Candidate, pick_locale, suppression_reason
 from storage.clock import as_utc, utcnow
 from storage.engine import session_scope
 from storage.models import CampaignRun, Contact, Segment, SurveyRequest, Task
+from storage.states import RequestState
 
 log = logging.getLogger(__name__)
 CHUNK = 200
@@ -158,7 +159,7 @@ def _add_request(
         contact_id=contact.id,
         campaign_run_id=run.id,
         locale=pick_locale(settings, survey, contact.locale),
-        state="suppressed" if reason else "scheduled",
+        state=RequestState.SUPPRESSED if reason else RequestState.SCHEDULED,
         reason=reason,
         due_at=now,
     )

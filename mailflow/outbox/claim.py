@@ -16,14 +16,15 @@ from sqlalchemy import Engine, and_, or_, select, update
 
 from storage.clock import utcnow
 from storage.engine import is_postgres
+from storage.states import RequestState
 
 
 def _due(table: Any, now: datetime, owner: str) -> Any:
     c = table.c
     return or_(
-        and_(c.state == "scheduled", c.due_at <= now),
+        and_(c.state == RequestState.SCHEDULED, c.due_at <= now),
         and_(
-            c.state == "sending",
+            c.state == RequestState.SENDING,
             c.lease_until < now,
             or_(c.lease_owner.is_(None), c.lease_owner != owner),
         ),
@@ -48,7 +49,7 @@ def claim(
     table = model.__table__
     c = table.c
     values = {
-        "state": "sending",
+        "state": RequestState.SENDING,
         "lease_owner": owner,
         "lease_until": now + timedelta(seconds=lease_seconds),
         "attempts": c.attempts + 1,
@@ -77,6 +78,6 @@ def release(engine: Engine, model: Any, ids: list[int]) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(model.__table__)
-            .where(c.id.in_(ids), c.state == "sending")
-            .values(state="scheduled", lease_owner=None, lease_until=None)
+            .where(c.id.in_(ids), c.state == RequestState.SENDING)
+            .values(state=RequestState.SCHEDULED, lease_owner=None, lease_until=None)
         )

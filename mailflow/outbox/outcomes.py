@@ -25,6 +25,7 @@ from mailflow.outbox.transports import (
 from mailflow.settings import OutboundSettings
 from storage.clock import utcnow
 from storage.models import Contact
+from storage.states import RequestState
 
 log = logging.getLogger(__name__)
 ERROR_MAX = 500
@@ -86,13 +87,13 @@ class Recorder:
         self._conn: Connection | None = None
         c = self.table.c
         marks: dict[str, Any] = {
-            "state": "sent",
+            "state": RequestState.SENT,
             "sent_at": bindparam("at"),
             "last_error": None,
             "lease_owner": None,
             "lease_until": None,
         }
-        mark = update(self.table).where(c.id == bindparam("row"), c.state == "sending")
+        mark = update(self.table).where(c.id == bindparam("row"), c.state == RequestState.SENDING)
         self._mark = mark.values(**marks)
         self._mark_expiring = mark.values(**marks, expires_at=bindparam("exp"))
 
@@ -155,7 +156,7 @@ class Recorder:
         with self.engine.begin() as conn:
             conn.execute(
                 update(self.table)
-                .where(c.id == row_id, c.state == "sending")
+                .where(c.id == row_id, c.state == RequestState.SENDING)
                 .values(lease_owner=None, lease_until=None, **values)
             )
 
@@ -164,10 +165,12 @@ class Recorder:
             self.failed(job, f"gave up after {job.attempts} attempts: {error}")
             return
         due = utcnow() + backoff(self.outbound, job.attempts)
-        self._update(job.row_id, state="scheduled", due_at=due, last_error=error[:ERROR_MAX])
+        self._update(
+            job.row_id, state=RequestState.SCHEDULED, due_at=due, last_error=error[:ERROR_MAX]
+        )
 
     def failed(self, job: Job, error: str) -> None:
-        self._update(job.row_id, state="failed", last_error=error[:ERROR_MAX])
+        self._update(job.row_id, state=RequestState.FAILED, last_error=error[:ERROR_MAX])
 
     def bounced(self, job: Job, refused: RecipientRefused) -> None:
         reason = f"{refused.code} {refused.message}"[:ERROR_MAX]
@@ -178,9 +181,9 @@ class Recorder:
         with self.engine.begin() as conn:
             conn.execute(
                 update(self.table)
-                .where(c.id == job.row_id, c.state == "sending")
+                .where(c.id == job.row_id, c.state == RequestState.SENDING)
                 .values(
-                    state="bounced",
+                    state=RequestState.BOUNCED,
                     reason=f"address bounced: {reason}",
                     last_error=reason,
                     lease_owner=None,

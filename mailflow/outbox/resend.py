@@ -18,14 +18,15 @@ from mailflow.settings import Settings
 from storage.clock import utcnow
 from storage.engine import session_scope
 from storage.models import Contact, SentMessage, SurveyRequest, Task
+from storage.states import RequestState
 
 
 class ResendRefused(Exception):
     """This request may not be sent again (str() says why)."""
 
 
-NOT_SENT_YET = ("scheduled", "sending")
-NEEDS_FORCE = ("answered", "bounced")
+NOT_SENT_YET = (RequestState.SCHEDULED, RequestState.SENDING)
+NEEDS_FORCE = (RequestState.ANSWERED, RequestState.BOUNCED)
 
 
 def resend_request(
@@ -82,7 +83,7 @@ def resend_request(
         assert request is not None
         request.message_id, request.sent_at = message_id, now
         request.expires_at = now + timedelta(days=survey.expiration_days)
-        if request.state != "answered":
-            request.state, request.reason, request.last_error = "sent", None, None
+        if request.state != RequestState.ANSWERED:
+            request.state, request.reason, request.last_error = RequestState.SENT, None, None
         session.add(request)
     return message_id

@@ -39,6 +39,7 @@ from mailflow.triggers import (
 from storage.clock import utcnow
 from storage.engine import session_scope
 from storage.models import Contact, SentMessage, SurveyRequest, Task
+from storage.states import RequestState
 
 log = logging.getLogger(__name__)
 SEND_TIME_RULES = (Unsubscribed(), Bounced())  # the cap is checked for the whole batch
@@ -206,9 +207,11 @@ def _write_prepared(
     leave = {"lease_owner": None, "lease_until": None, "reason": bindparam("why")}
     by_id = update(table).where(c.id == bindparam("row"))
     if stopped:
-        conn.execute(by_id.values(state="suppressed", **leave), stopped)
+        conn.execute(by_id.values(state=RequestState.SUPPRESSED, **leave), stopped)
     if failed:
-        conn.execute(by_id.values(state="failed", last_error=bindparam("error"), **leave), failed)
+        conn.execute(
+            by_id.values(state=RequestState.FAILED, last_error=bindparam("error"), **leave), failed
+        )
     if fixed:
         conn.execute(by_id.values(message_id=bindparam("mid"), employee_id=bindparam("emp")), fixed)
         sent = [
@@ -247,7 +250,7 @@ def expire(settings: Settings, engine: Engine, *, limit: int) -> int:
     with engine.begin() as conn:
         pick = (
             select(c.id)
-            .where(c.state == "sent", c.expires_at < now)
+            .where(c.state == RequestState.SENT, c.expires_at < now)
             .order_by(c.expires_at)
             .limit(limit)
         )
@@ -256,8 +259,8 @@ def expire(settings: Settings, engine: Engine, *, limit: int) -> int:
             return 0
         result = conn.execute(
             update(SurveyRequest.__table__)
-            .where(c.id.in_(ids), c.state == "sent")
-            .values(state="expired")
+            .where(c.id.in_(ids), c.state == RequestState.SENT)
+            .values(state=RequestState.EXPIRED)
         )
         return int(result.rowcount or 0)
 

@@ -20,6 +20,7 @@ from storage.models import (
     Response,
     SurveyRequest,
 )
+from storage.states import InboundStatus
 
 Manager = aliased(Employee, name="manager")
 
@@ -121,7 +122,7 @@ def quarantine(session: Session, *, limit: int = 100) -> list[QuarantineRow]:
             InboundMessage.reason,
             InboundMessage.received_at,
         )
-        .where(InboundMessage.status == "quarantined")
+        .where(InboundMessage.status == InboundStatus.QUARANTINED)
         .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
         .limit(limit)
     )
@@ -150,7 +151,7 @@ def request_states(session: Session) -> dict[str, int]:
 
 def quarantine_count(session: Session) -> int:
     """How many inbound messages wait in quarantine."""
-    query = select(func.count()).where(InboundMessage.status == "quarantined")
+    query = select(func.count()).where(InboundMessage.status == InboundStatus.QUARANTINED)
     return int(session.execute(query).scalar_one())
 
 

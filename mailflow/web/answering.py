@@ -20,9 +20,9 @@ from mailflow.tokens import Purpose, Signer, TokenError
 from mailflow.web.errors import NotFound
 from storage.clock import as_utc
 from storage.models import Response, SurveyRequest
+from storage.states import UNDELIVERED, RequestState
 
 # Requests in these states were never delivered: their tokens are not honoured.
-UNDELIVERED = ("scheduled", "sending", "suppressed", "failed")
 
 
 @dataclass
@@ -66,7 +66,7 @@ def load(
 
 def is_expired(request: SurveyRequest, now: datetime) -> bool:
     """Whether the time to answer is over."""
-    if request.state == "expired":
+    if request.state == RequestState.EXPIRED:
         return True
     return request.expires_at is not None and as_utc(request.expires_at) < now
 

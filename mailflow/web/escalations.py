@@ -28,6 +28,7 @@ from mailflow.settings import Settings
 from mailflow.web.auth import admin_page, require_csrf, require_user
 from mailflow.web.context import web
 from storage.models import Escalation, SurveyRequest, User
+from storage.states import EscalationStatus
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,7 +76,7 @@ async def escalation_list(
     request: Request, status: str | None = None, user: User = Depends(require_user)
 ) -> HTMLResponse:
     """Open escalations by default; ?status=resolved or ?status= for all."""
-    chosen = "open" if status is None else (status if status in STATUSES else None)
+    chosen = EscalationStatus.OPEN if status is None else (status if status in STATUSES else None)
     views = await web(request).run_db(lambda s: list_escalations(s, status=chosen))
     return admin_page(
         request,

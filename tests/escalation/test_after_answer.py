@@ -7,8 +7,8 @@ from email.message import Message
 
 from sqlmodel import Session, select
 
-from mailflow.answers import Answer, record_answer
 from mailflow import webhooks
+from mailflow.answers import Answer, record_answer
 from mailflow.escalation.filing import file_pending
 from mailflow.outbox.notifications import message_of
 from storage.models import Employee, Escalation, Notification, SurveyRequest, Task, WebhookDelivery
@@ -33,9 +33,8 @@ def notifications(engine, kind: str | None = None) -> list[Notification]:
 
 
 def parsed(engine, settings, row: Notification) -> Message:
-    """The message the worker sends for `row` (escalations are rendered when sent)."""
-    with Session(engine) as session:
-        return email.message_from_bytes(message_of(row))
+    """The message the worker sends for `row`, as it was queued."""
+    return email.message_from_bytes(message_of(row))
 
 
 def bodies(message: Message) -> dict[str, str]:

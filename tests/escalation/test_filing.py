@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from mailflow.answers import Answer, record_answer
 from mailflow.escalation.filing import drain, file_escalation, file_pending
 from mailflow.escalation.resolve import resolve
-from mailflow.service import run_until_empty
 from mailflow.outbox.transports import MemoryTransport
+from mailflow.service import run_until_empty
 from storage.engine import session_scope
 from storage.models import Escalation, Notification, SurveyRequest, Task, WebhookDelivery
 from tests.escalation.conftest import make_request

@@ -9,8 +9,8 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from mailflow.facts import Facts
 from mailflow.escalation.mail import escalation_email
+from mailflow.facts import Facts
 from mailflow.followups import followup_email
 from tests.foundation.conftest import config_file, example_settings  # noqa: F401
 

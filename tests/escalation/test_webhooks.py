@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from mailflow.cli import app
 from mailflow import webhooks
+from mailflow.cli import app
 from mailflow.settings import Settings
 from storage.clock import as_utc, utcnow
 from storage.engine import session_scope

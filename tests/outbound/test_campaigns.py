@@ -16,8 +16,8 @@ from mailflow.outbox.campaigns import (
     last_fire_time,
     run_campaign,
 )
-from mailflow.service import run_until_empty
 from mailflow.outbox.scheduler import build_scheduler
+from mailflow.service import run_until_empty
 from storage.engine import session_scope
 from storage.models import CampaignRun, SurveyRequest
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from mailflow.service import run_until_empty
 from mailflow.outbox.transports import MemoryTransport
+from mailflow.service import run_until_empty
 from storage.clock import as_utc, utcnow
 from storage.engine import make_engine
 from storage.migrate import upgrade

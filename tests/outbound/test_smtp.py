@@ -8,13 +8,13 @@ import email
 import pytest
 from sqlmodel import select
 
-from mailflow.service import run_until_empty
 from mailflow.outbox.transports import (
     PermanentSendError,
     RecipientRefused,
     SmtpTransport,
     TransientSendError,
 )
+from mailflow.service import run_until_empty
 from storage.engine import session_scope
 from storage.models import Contact, SurveyRequest
 from tests.support.policy import free_port

@@ -10,9 +10,9 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from mailflow.cli.app import app
-from mailflow.service import run_until_empty
 from mailflow.notifications import enqueue_notification
 from mailflow.outbox.resend import ResendRefused, resend_request
+from mailflow.service import run_until_empty
 from mailflow.tokens import Purpose, signer_for
 from storage.clock import utcnow
 from storage.engine import session_scope
