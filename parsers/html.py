@@ -132,12 +132,3 @@ def visible_html_text(html: str) -> str:
     soup = soup_of(html)
     remove_quotes(soup)
     return text_of(soup)
-
-
-def full_html_text(html: str) -> str:
-    """All visible text of an HTML body, quotes included (for tokens, forms, language)."""
-    soup = soup_of(html)
-    for name in _DROP:
-        for tag in soup.find_all(name):
-            tag.decompose()
-    return text_of(soup)

@@ -15,7 +15,6 @@ from storage.clock import utcnow
 from storage.states import EscalationStatus, InboundStatus, RequestState, WebhookState
 
 REQUEST_STATES = tuple(RequestState)
-OPEN_REQUEST_STATES = (RequestState.SENT,)
 SOURCES = ("link", "amp", "reply", "google_form", "web_form")
 
 

@@ -68,16 +68,3 @@ def claim(
             .returning(c.id)
         )
         return sorted(returned.scalars())
-
-
-def release(engine: Engine, model: Any, ids: list[int]) -> None:
-    """Give rows back (e.g. on shutdown before sending) so another worker takes them now."""
-    if not ids:
-        return
-    c = model.__table__.c
-    with engine.begin() as conn:
-        conn.execute(
-            update(model.__table__)
-            .where(c.id.in_(ids), c.state == RequestState.SENDING)
-            .values(state=RequestState.SCHEDULED, lease_owner=None, lease_until=None)
-        )

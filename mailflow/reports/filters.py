@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -51,29 +51,11 @@ class ReportFilter:
     segment: str | None = None
     zone: tzinfo = UTC
 
-    def with_period(self, start: datetime | None, end: datetime | None) -> ReportFilter:
-        return replace(self, start=start, end=end)
-
     @property
     def channels(self) -> tuple[str, ...] | None:
         if self.channel is None:
             return None
         return CHANNEL_ALIASES.get(self.channel, (self.channel,))
-
-    def query_args(self) -> dict[str, str]:
-        """The filter as URL query arguments (for links that keep the filter)."""
-        args: dict[str, str] = {}
-        if self.start is not None:
-            args["from"] = self.start.astimezone(self.zone).date().isoformat()
-        if self.end is not None:
-            args["to"] = (self.end.astimezone(self.zone) - timedelta(days=1)).date().isoformat()
-        for name in ("survey", "team", "channel", "segment"):
-            value = getattr(self, name)
-            if value:
-                args[name] = value
-        if self.employee_id is not None:
-            args["employee"] = str(self.employee_id)
-        return args
 
 
 def _day(value: str, field: str) -> date:
