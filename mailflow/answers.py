@@ -24,6 +24,8 @@ from mailflow.answer_sql import People
 from mailflow.i18n import ui
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
+from parsers import refusals
+from parsers.refusals import Refusal
 from storage.clock import as_utc, utcnow
 from storage.models import (
     SOURCES,
@@ -36,8 +38,9 @@ from storage.models import (
 from storage.states import UNDELIVERED, RequestState
 
 
-class AnswerRefused(Exception):
-    """An answer that cannot be recorded; `reason` is stable for pages and logs."""
+class AnswerRefused(Refusal):
+    """An answer that cannot be recorded; `reason` is stable for pages, logs and the inbound
+    row (one family with the parsers' and matching refusals)."""
 
     reason = "refused"
 
@@ -58,7 +61,7 @@ class AlreadyAnswered(AnswerRefused):
         self.response = response
 
 
-class InvalidAnswer(AnswerRefused):
+class InvalidAnswer(AnswerRefused, refusals.InvalidAnswer):
     """The answer is not on the survey's scale or names unknown questions/options."""
 
     reason = "invalid_answer"

@@ -10,6 +10,7 @@ import re
 
 from parsers import answers as form_answers
 from parsers import forms, scores
+from parsers.refusals import AmbiguousScore, InvalidAnswer, NoBody, NoScore, NotAnAnswer, OutOfScale
 from parsers.types import Interpretation, ParsedMessage, QuestionSpec, SurveySpec
 
 _TRIVIAL = re.compile(r"^[\s\W_]+|[\s\W_]+$")
@@ -66,7 +67,7 @@ def _scale_from_fields(
     (the one labelled with the survey's question when there is one)."""
     asked = _asking_the_question(fields, survey)
     values: list[str] = []
-    first = scores.ScoreResult(None, "no_score")
+    first = scores.ScoreResult(None, str(NoScore()))
     for label, value in asked or fields:
         if not asked and (
             form_answers.is_comment_label(label, survey)
@@ -82,14 +83,14 @@ def _scale_from_fields(
             result = scores.read_score(value, survey)
         else:
             continue
-        if result.score is not None or (result.error or "").startswith("out_of_scale"):
+        if result.score is not None or (result.error or "").startswith(OutOfScale.reason):
             values.append(value)
             if len(values) == 1:
                 first = result
     if not values:
-        return scores.ScoreResult(None, "no_score")
+        return scores.ScoreResult(None, str(NoScore()))
     if len(set(values)) > 1:
-        return scores.ScoreResult(None, "ambiguous_score: " + " or ".join(values))
+        return scores.ScoreResult(None, str(AmbiguousScore(" or ".join(values))))
     return first
 
 
@@ -173,11 +174,11 @@ def interpret(msg: ParsedMessage, survey: SurveySpec | None) -> Interpretation:
     """The answer `msg` gives to `survey` (None: a bare number is the score)."""
     try:
         if msg.kind in ("auto_reply", "bounce"):
-            return Interpretation(None, None, {}, f"not_an_answer: {msg.kind}")
+            return Interpretation(None, None, {}, str(NotAnAnswer(msg.kind)))
         if msg.kind == "unknown":
-            return Interpretation(None, None, {}, msg.error or "no_body: nothing readable")
+            return Interpretation(None, None, {}, msg.error or str(NoBody("nothing readable")))
         if survey is not None and survey.type == "form":
             return _form_survey(msg, survey)
         return _scale_survey(msg, survey)
     except (ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
-        return Interpretation(None, None, {}, f"invalid_answer: {exc.__class__.__name__}")
+        return Interpretation(None, None, {}, str(InvalidAnswer(exc.__class__.__name__)))

@@ -21,6 +21,7 @@ from parsers.mime import (
     headers,
     parse_bytes,
 )
+from parsers.refusals import NoBody, UnreadableMime
 from parsers.types import Bounce, ParsedMessage
 
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -86,15 +87,15 @@ def read_message(raw: bytes, *, envelope_to: Sequence[str] = ()) -> ParsedMessag
     try:
         return _read(raw, envelope_to)
     except LENIENT_ERRORS as exc:
-        return _unreadable(f"unreadable_mime: {exc.__class__.__name__}")
+        return _unreadable(str(UnreadableMime(exc.__class__.__name__)))
 
 
 def _read(raw: bytes, envelope_to: Sequence[str]) -> ParsedMessage:
     if not isinstance(raw, (bytes, bytearray, memoryview)):
-        return _unreadable("unreadable_mime: not bytes")
+        return _unreadable(str(UnreadableMime("not bytes")))
     msg = parse_bytes(bytes(raw))
     if not any(headers(msg, name) for name in _IDENTITY_HEADERS):
-        return _unreadable("unreadable_mime: no message headers")
+        return _unreadable(str(UnreadableMime("no message headers")))
     bodies = collect_bodies(msg)
     body_text, visible = _texts(bodies)
     ev = Evidence(
@@ -149,5 +150,5 @@ def _read(raw: bytes, envelope_to: Sequence[str]) -> ParsedMessage:
         form_fields=ev.form_fields,
         bounce=bounce,
         auto_reply_reason=reason if kind == "auto_reply" else None,
-        error="no_body: nothing readable" if kind == "unknown" else None,
+        error=str(NoBody("nothing readable")) if kind == "unknown" else None,
     )

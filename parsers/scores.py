@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from parsers import number_words, words
 from parsers.number_words import PLUS_WORDS, UNIT_WORDS
+from parsers.refusals import AmbiguousScore, NoScore, OutOfScale
 from parsers.types import SurveySpec
 
 
@@ -344,10 +345,10 @@ def read_score(text: str, survey: SurveySpec | None) -> ScoreResult:
     values = list(dict.fromkeys(c.value for c in found))
     spans = tuple((c.start, c.end) for c in found)
     if not values:
-        return ScoreResult(None, "no_score")
+        return ScoreResult(None, str(NoScore()))
     if len(values) > 1:
-        return ScoreResult(None, "ambiguous_score: " + " or ".join(map(str, values)), spans)
+        return ScoreResult(None, str(AmbiguousScore(" or ".join(map(str, values)))), spans)
     low, high = scale_range(survey)
     if not low <= values[0] <= high:
-        return ScoreResult(None, f"out_of_scale: {values[0]}", spans)
+        return ScoreResult(None, str(OutOfScale(str(values[0]))), spans)
     return ScoreResult(values[0], None, spans, all(c.rule == "words" for c in found))

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from mailflow.answers import Answer, AnswerRefused, record_answer
+from mailflow.answers import Answer, record_answer
 from mailflow.contacts import unsubscribe
 from mailflow.inbound import quarantine as q
 from mailflow.inbound.matching import (
@@ -30,6 +30,7 @@ from mailflow.inbound.matching import (
 )
 from mailflow.settings import Settings
 from mailflow.tokens import Purpose, Signer, TokenError, signer_for
+from parsers.refusals import Refusal, UnreadableMime, refusal_of
 from parsers.types import ParsedMessage
 from storage.clock import utcnow
 from storage.models import Contact, InboundMessage, SurveyRequest
@@ -103,7 +104,7 @@ def process(
     except Exception as exc:  # the parser promises not to raise; if it does, keep the mail
         log.exception("inbound: parser failed on message %s", inbound_id)
         outcome = Outcome(
-            InboundStatus.QUARANTINED, f"{q.UnreadableMime.reason}: parser error: {exc!r}"
+            InboundStatus.QUARANTINED, f"{UnreadableMime.reason}: parser error: {exc!r}"
         )
         with Session(engine) as session:
             done = _finish(session, inbound_id, outcome, claimed=False)
@@ -115,7 +116,7 @@ def process(
             return None
         try:
             outcome = handle(session, settings, signer, inbound_id, msg)
-        except q.Quarantined as refusal:
+        except Refusal as refusal:
             session.rollback()
             outcome = Outcome(refusal.status, refusal.stored_reason, msg.kind, refusal.request_id)
         except OperationalError:  # the database, not the message: leave it `received`
@@ -138,9 +139,9 @@ def process(
 def handle(
     session: Session, settings: Settings, signer: Signer, inbound_id: int, msg: ParsedMessage
 ) -> Outcome:
-    """Decide what one parsed message is and do it; refusals raise q.Quarantined."""
+    """Decide what one parsed message is and do it; what cannot be used raises a Refusal."""
     if msg.error and msg.kind == "unknown":
-        raise q.UnreadableMime(msg.error)
+        raise UnreadableMime(msg.error)
     if msg.kind == "auto_reply":
         return Outcome(
             "ignored", f"auto_reply: {msg.auto_reply_reason or 'auto-submitted'}", "auto_reply"
@@ -155,7 +156,7 @@ def handle(
         return record(
             session, settings, inbound_id, msg, match.request, weak=match.weak, how=match.how
         )
-    except q.Quarantined as refusal:
+    except Refusal as refusal:
         refusal.request_id = match.request.id
         raise
 
@@ -179,21 +180,18 @@ def record(
         raise q.UnknownSurvey(f"survey '{request.survey_key}' is not configured") from None
     reading = interpret(msg, survey.spec())
     if reading.error:
-        raise q.from_interpretation(reading.error)
+        raise refusal_of(reading.error)
     answer = Answer(reading.score, dict(reading.answers), reading.comment)
     source = SOURCE_OF_KIND.get(msg.kind, "reply")
-    try:
-        record_answer(
-            session,
-            settings,
-            request,
-            answer,
-            source,
-            inbound_message_id=inbound_id,
-            weak_match=weak,
-        )
-    except AnswerRefused as refused:
-        raise q.from_refusal(refused) from None
+    record_answer(  # an AnswerRefused is a Refusal: stored like the others
+        session,
+        settings,
+        request,
+        answer,
+        source,
+        inbound_message_id=inbound_id,
+        weak_match=weak,
+    )
     return Outcome(InboundStatus.PARSED, f"matched_by: {how}", msg.kind, request.id)
 
 
