@@ -38,7 +38,6 @@ def in_thread(drainer: Drainer, settings: Settings, engine: Engine) -> Step:
     async def step(limit: int) -> int:
         return int(await asyncio.to_thread(drainer, settings, engine, limit=limit))
 
-    step.__name__ = getattr(drainer, "__module__", "drain")
     return step
 
 
