@@ -108,6 +108,13 @@ class InboundSettings(BaseModel):
     smtp_listen: str = "127.0.0.1:2525"
     smtp_enabled: bool = True
     max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # Listener limits (per client IP and per message); over them a client gets a 4xx and
+    # retries later, so nothing is lost.
+    max_connections_per_ip: int = Field(default=20, ge=1)
+    messages_per_ip_per_minute: int = Field(default=300, ge=1)
+    max_recipients: int = Field(default=100, ge=1)
+    # Seconds a session may wait between commands; NOOP, RSET, HELP and VRFY do not count.
+    idle_timeout_seconds: float = Field(default=120, gt=0)
     tls_cert: str | None = None
     tls_key: str | None = None
     auth_users: dict[str, SecretStr] = Field(default_factory=dict)
