@@ -3,14 +3,19 @@ idle sessions, connections held open. Speaks to a real listener on loopback."""
 
 from __future__ import annotations
 
+import select
 import socket
 
 
 class RawSmtp:
     """One SMTP connection, commands as bytes, replies as (code, text)."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 10) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(
+        self, host: str, port: int, *, timeout: float = 10, source: str | None = None
+    ) -> None:
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout, source_address=(source, 0) if source else None
+        )
         self.file = self.sock.makefile("rb")
 
     def reply(self) -> tuple[int, bytes]:
@@ -30,13 +35,13 @@ class RawSmtp:
 
     def closed_within(self, seconds: float) -> bool:
         """True when the server closes the connection (EOF) within `seconds`."""
-        self.sock.settimeout(seconds)
-        try:
-            return self.file.readline() == b""
-        except TimeoutError:
+        readable, _, _ = select.select([self.sock], [], [], seconds)
+        if not readable:
             return False
-        finally:
-            self.sock.settimeout(10)
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK) == b""
+        except ConnectionResetError:
+            return True
 
     def close(self) -> None:
         self.file.close()
