@@ -60,6 +60,7 @@ class InboundHandler:
         self.limits = PeerLimits(
             max_connections=inbound.max_connections_per_ip,
             messages_per_minute=inbound.messages_per_ip_per_minute,
+            exempt=inbound.trusted_relays,
         )
         self.writer = GroupWriter(engine)
 

@@ -1,6 +1,7 @@
-"""The listener's limits, each a setting: connections per client IP, messages per IP a minute,
-recipients per message, an idle timeout NOOP cannot extend; AUTH only over TLS, only with
-users. Over a limit a client gets a 4xx (it retries later: nothing is lost)."""
+"""The listener's limits, each a setting: connections per client IP, messages per IP a minute
+(trusted relays, loopback by default, exempt), recipients per message, an idle timeout NOOP
+cannot extend; AUTH only over TLS, only with users. Over a limit a client gets a 4xx (it
+retries later: nothing is lost)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import ssl
 import time
 
 import pytest
+from pydantic import SecretStr, ValidationError
 
 from mailflow.settings import InboundSettings, Settings
 from tests.inbound.smtp_talk import RawSmtp
@@ -29,10 +31,12 @@ def test_defaults_are_set():
     assert defaults.max_connections_per_ip == 20
     assert defaults.messages_per_ip_per_minute == 300
     assert defaults.idle_timeout_seconds == 120
+    assert [str(n) for n in defaults.trusted_relays] == ["127.0.0.0/8", "::1/128"]
 
 
 def test_connections_per_ip_are_limited(engine, inbound_settings):
-    running = start(with_inbound(inbound_settings, max_connections_per_ip=3), engine)
+    limited = with_inbound(inbound_settings, max_connections_per_ip=3, trusted_relays=[])
+    running = start(limited, engine)
     held = [greeted(running) for _ in range(3)]
     try:
         with RawSmtp(running.host, running.port) as fourth:
@@ -57,7 +61,8 @@ def test_connections_per_ip_are_limited(engine, inbound_settings):
 
 
 def test_messages_per_ip_per_minute(engine, inbound_settings):
-    running = start(with_inbound(inbound_settings, messages_per_ip_per_minute=3), engine)
+    limited = with_inbound(inbound_settings, messages_per_ip_per_minute=3, trusted_relays=[])
+    running = start(limited, engine)
     try:
         with smtplib.SMTP(running.host, running.port, timeout=10) as client:
             for n in range(3):
@@ -74,6 +79,32 @@ def test_messages_per_ip_per_minute(engine, inbound_settings):
     finally:
         running.stop()
     assert len(rows(engine)) == 3
+
+
+def test_trusted_relays_are_exempt_from_per_ip_limits(engine, inbound_settings):
+    # The local MTA relays every reply from one address; only 127.0.0.2 is trusted here.
+    settings = with_inbound(
+        inbound_settings,
+        max_connections_per_ip=1,
+        messages_per_ip_per_minute=1,
+        trusted_relays=["127.0.0.2/32"],
+    )
+    running = start(settings, engine)
+    try:
+        relay = [greeted(running, source="127.0.0.2") for _ in range(3)]
+        for n, smtp in enumerate(relay):
+            smtp.command(b"EHLO relay.example.com")
+            assert smtp.command(b"MAIL FROM:<relay-%d@example.com>" % n)[0] == 250
+            smtp.close()
+        with greeted(running) as untrusted:
+            with RawSmtp(running.host, running.port) as second:
+                assert second.reply()[0] == 421
+            untrusted.command(b"EHLO mx.example.com")
+            assert untrusted.command(b"MAIL FROM:<a@example.com>")[0] == 250
+            assert untrusted.command(b"RSET")[0] == 250
+            assert untrusted.command(b"MAIL FROM:<a@example.com>")[0] == 450
+    finally:
+        running.stop()
 
 
 def test_recipients_per_message(engine, inbound_settings):
@@ -132,6 +163,7 @@ def _tls_settings(inbound_settings: Settings, tmp_path, users: dict[str, str]) -
                 "tls_key": key,
                 "auth_users": users,
                 "max_connections_per_ip": 1,
+                "trusted_relays": [],
             },
         }
     )
@@ -144,17 +176,15 @@ def _client_context() -> ssl.SSLContext:
     return context
 
 
+def test_auth_users_without_tls_is_a_configuration_error():
+    with pytest.raises(ValidationError, match=r"auth_users needs inbound\.tls_cert"):
+        InboundSettings.model_validate({"auth_users": {"forms-relay": "relay-password"}})
+
+
 def test_auth_is_not_offered_without_tls(engine, inbound_settings):
-    with_users = Settings.model_validate(
-        {
-            **inbound_settings.model_dump(),
-            "secret_keys": [k.get_secret_value() for k in inbound_settings.secret_keys],
-            "inbound": {
-                **inbound_settings.inbound.model_dump(exclude={"auth_users"}),
-                "auth_users": {"forms-relay": "relay-password"},
-            },
-        }
-    )
+    users = {"forms-relay": SecretStr("relay-password")}
+    # built past validation, to show the listener itself never offers AUTH in clear
+    with_users = with_inbound(inbound_settings, auth_users=users)
     for settings in (inbound_settings, with_users):
         running = start(settings, engine)
         try:
