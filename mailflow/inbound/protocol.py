@@ -37,6 +37,7 @@ class MailflowSMTP(SMTP):
         self.limits = limits
         self.peer_ip: str | None = None
         self._refused = False
+        self._in_data = False
         self._idle_until: float | None = None
         super().__init__(handler, **options)
 
@@ -68,10 +69,20 @@ class MailflowSMTP(SMTP):
         # line still cannot make us buffer more than 1,001 bytes.
         reader = self._reader
         self.line_length_limit = reader._limit = self.data_line_limit  # type: ignore[attr-defined]
+        self._in_data = True
         try:
             await super().smtp_DATA(arg)
         finally:
+            self._in_data = False
             self.line_length_limit = reader._limit = COMMAND_LINE_LIMIT  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        # aiosmtpd does not restart its timer while DATA streams in, so a big message on a slow
+        # link was cut after `timeout` seconds in all; bytes arriving are progress (as
+        # Postfix's smtpd_timeout counts each read).
+        if self._in_data and self.transport is not None:
+            super()._reset_timeout()
+        super().data_received(data)
 
     # --- an idle timeout that commands which do nothing cannot extend ---
 

@@ -151,6 +151,28 @@ def test_idle_timeout_cannot_be_extended_by_noop(engine, inbound_settings):
     assert quiet_lasted < idle + 1.5
 
 
+def test_a_slow_data_transfer_is_progress_not_idleness(engine, inbound_settings):
+    idle = 0.6
+    running = start(with_inbound(inbound_settings, idle_timeout_seconds=idle), engine)
+    try:
+        with greeted(running) as smtp:
+            smtp.command(b"EHLO mx.example.com")
+            smtp.command(b"MAIL FROM:<anna@example.com>")
+            smtp.command(b"RCPT TO:<survey@reply.localhost>")
+            assert smtp.command(b"DATA")[0] == 354
+            began = time.monotonic()
+            smtp.sock.sendall(REPLY)
+            while time.monotonic() - began < 3 * idle:  # a chunk every 0.2 s, 1.8 s in all
+                assert not smtp.closed_within(0.2)
+                smtp.sock.sendall(b"more of a long answer, arriving slowly\r\n")
+            smtp.sock.sendall(b".\r\n")
+            code, text = smtp.reply()
+    finally:
+        running.stop()
+    assert code == 250, text
+    assert len(rows(engine)) == 1
+
+
 def _tls_settings(inbound_settings: Settings, tmp_path, users: dict[str, str]) -> Settings:
     cert, key = _self_signed(tmp_path)
     return Settings.model_validate(

@@ -132,3 +132,34 @@ def test_bad_recipients_among_many_sessions_fail_no_innocent_message(engine, inb
     assert list(codes.values()) == [250] * 150
     assert refused == [553] * 50
     assert len(rows(engine)) == 150
+
+
+def test_smtputf8_recipient_local_part_is_accepted(engine, inbound_settings):
+    raw = "From: Иван <иван@почта.рф>\r\nSubject: Оценка\r\nMessage-ID: <ru-2@x>\r\n\r\n5\r\n"
+    running = start(inbound_settings, engine)
+    try:
+        with smtplib.SMTP(running.host, running.port, timeout=10) as client:
+            client.ehlo("mx.example.ru")
+            client.sendmail("иван@почта.рф", ["опрос@reply.localhost"], raw.encode(), ["SMTPUTF8"])
+    finally:
+        running.stop()
+    [row] = rows(engine)
+    assert row.envelope_to == "опрос@reply.localhost"
+
+
+def test_undecodable_sender_is_accepted_and_stored_escaped(engine, inbound_settings):
+    # An old server's 8-bit bounce sender: the reply is kept, the address shown escaped.
+    running = start(inbound_settings, engine)
+    try:
+        with RawSmtp(running.host, running.port) as smtp:
+            smtp.reply()
+            smtp.command(b"EHLO old.example.com")
+            assert smtp.command(b"MAIL FROM:<b\xe9nard@example.com>")[0] == 250
+            assert smtp.command(b"RCPT TO:<survey@reply.localhost>")[0] == 250
+            assert smtp.command(b"DATA")[0] == 354
+            smtp.sock.sendall(HEAD + b"Message-ID: <old-1@example.com>\r\n\r\n3\r\n.\r\n")
+            assert smtp.reply()[0] == 250
+    finally:
+        running.stop()
+    [row] = rows(engine)
+    assert row.envelope_from == "b\\xe9nard@example.com"
