@@ -236,3 +236,19 @@ def test_auth_over_tls_only_when_users_are_configured(engine, inbound_settings, 
             assert running.handler.limits.connections("127.0.0.1") == 0
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize(
+    "line", ['trusted_relays = ["not-an-ip"]', "max_recipients = 0", "idle_timeout_seconds = -1"]
+)
+def test_a_bad_limit_names_the_file_and_key(config_file, line):
+    from mailflow.settings import ConfigError, load_settings
+
+    text = config_file.read_text(encoding="utf-8")
+    anchor = 'smtp_listen = "127.0.0.1:2525"'
+    assert anchor in text
+    config_file.write_text(text.replace(anchor, f"{anchor}\n{line}", 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    message = str(caught.value)
+    assert message.startswith(f"{config_file}: ") and line.split(" ")[0] in message
