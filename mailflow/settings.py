@@ -7,11 +7,20 @@ line names the file, the survey and the field. Nothing here reads the environmen
 from __future__ import annotations
 
 import tomllib
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mailflow.surveys import SurveyConfig
@@ -108,10 +117,32 @@ class InboundSettings(BaseModel):
     smtp_listen: str = "127.0.0.1:2525"
     smtp_enabled: bool = True
     max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # Listener limits (per client IP and per message); over them a client gets a 4xx and
+    # retries later, so nothing is lost. `trusted_relays` (IP networks: the MTA in front of
+    # the listener, loopback by default) are exempt from the per-IP limits.
+    trusted_relays: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+    )
+    max_connections_per_ip: int = Field(default=20, ge=1)
+    messages_per_ip_per_minute: int = Field(default=300, ge=1)
+    max_recipients: int = Field(default=100, ge=1)
+    # Seconds a session may wait between commands; NOOP, RSET, HELP and VRFY do not count.
+    idle_timeout_seconds: float = Field(default=120, gt=0)
     tls_cert: str | None = None
     tls_key: str | None = None
     auth_users: dict[str, SecretStr] = Field(default_factory=dict)
     imap: list[ImapMailbox] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _auth_needs_tls(self) -> InboundSettings:
+        # AUTH is only ever offered after STARTTLS, so users without a certificate could never
+        # log in: say so at start-up rather than leave a forwarding host failing for ever.
+        if self.auth_users and not (self.tls_cert and self.tls_key):
+            raise ValueError(
+                "inbound.auth_users needs inbound.tls_cert and inbound.tls_key "
+                "(AUTH is offered only over TLS)"
+            )
+        return self
 
 
 class WebSettings(BaseModel):

@@ -169,12 +169,17 @@ class AnalyticsRow(SQLModel, table=True):
 
 
 class InboundMessage(SQLModel, table=True):
-    """Raw inbound mail, stored before it is acknowledged; processed later by the worker."""
+    """Raw inbound mail, stored before it is acknowledged; processed later by the worker.
+
+    Its identity is the SHA-256 of the bytes (unique): two different messages may carry the
+    same Message-ID (a client's second reply, a careless sender) and each is its own row, so
+    `message_id` is only indexed, for threading and the IMAP poller's look-ups.
+    """
 
     __table_args__ = (Index("ix_inbound_status", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: str = Field(unique=True, max_length=250)
+    message_id: str = Field(index=True, max_length=250)
     sha256: str = Field(unique=True, max_length=64)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     via: str = Field(max_length=10)  # smtp | imap | file

@@ -1,15 +1,18 @@
 """The SMTP listener: an aiosmtpd handler that accepts mail for the reply domain and stores it.
 
-The protocol (aiosmtpd.smtp.SMTP) knows nothing of Mailflow; this handler refuses what can be
-known at RCPT (a foreign domain: 550 5.1.1, so we are never an open relay), lets aiosmtpd
-refuse oversized data (552), and in DATA writes the raw bytes and commits before answering
-250. No parsing happens here: the worker does it later.
+The protocol (aiosmtpd.smtp.SMTP, with our connection limits in `protocol`) knows nothing of
+Mailflow; this handler refuses what can be known at MAIL and RCPT (a client over its messages a
+minute: 450; an address that is not valid UTF-8: 553 5.1.3; too many recipients: 452; a
+foreign domain: 550 5.1.1, so we are never an open relay), lets aiosmtpd refuse oversized data
+(552), and in DATA writes the raw bytes and commits before answering 250. No parsing happens
+here: the worker does it later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -18,10 +21,23 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from mailflow.inbound.limits import PeerLimits
+from mailflow.inbound.protocol import MailflowSMTP
 from mailflow.inbound.store import GroupWriter, Incoming
 from mailflow.settings import Settings
 
 log = logging.getLogger(__name__)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def undecodable(address: str) -> bool:
+    """True when an address is not valid UTF-8 (aiosmtpd keeps such bytes as surrogates) or
+    holds control characters: nothing could store or answer it, so it is refused at RCPT."""
+    try:
+        address.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return bool(_CONTROL.search(address))
 
 
 def domain_of(address: str) -> str:
@@ -35,18 +51,50 @@ class InboundHandler:
     def __init__(
         self, settings: Settings, engine: Engine, *, on_stored: Callable[[], None] | None = None
     ) -> None:
+        inbound = settings.inbound
         self.engine = engine
         self.domains = {settings.reply_domain.lower()}
         self.on_stored = on_stored
+        self.max_recipients = inbound.max_recipients
+        self.offers_auth = bool(inbound.auth_users)
+        self.limits = PeerLimits(
+            max_connections=inbound.max_connections_per_ip,
+            messages_per_minute=inbound.messages_per_ip_per_minute,
+            exempt=inbound.trusted_relays,
+        )
         self.writer = GroupWriter(engine)
 
     def close(self) -> None:
         """Finish pending stores and stop the store thread(s)."""
         self.writer.close()
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves this to an EHLO hook
+        if self.offers_auth:
+            return responses
+        # No forwarding hosts configured: AUTH could only ever fail, so it is not offered.
+        return [line for line in responses if not line[4:].upper().startswith("AUTH")]
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
+    ) -> str:
+        ip = str(session.peer[0]) if session.peer else ""
+        if not self.limits.take_message(ip):
+            log.warning("inbound: %s is over its messages a minute; answered 450", ip)
+            return "450 4.7.1 Too many messages from your address, try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        if undecodable(address):
+            return "553 5.1.3 Recipient address rejected: not valid UTF-8"
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            return "452 4.5.3 Too many recipients"
         if domain_of(address) not in self.domains:
             return "550 5.1.1 Recipient address rejected: not a reply address here (no relay)"
         envelope.rcpt_tos.append(address)
@@ -109,16 +157,18 @@ def smtp_factory(settings: Settings, handler: InboundHandler) -> Callable[[], SM
     users = {name: secret.get_secret_value() for name, secret in inbound.auth_users.items()}
 
     def make() -> SMTP:
-        return SMTP(
+        return MailflowSMTP(
             handler,
+            limits=handler.limits,
+            max_line_bytes=inbound.max_message_bytes,  # long lines and bare LF, as Postfix
             data_size_limit=inbound.max_message_bytes,
             enable_SMTPUTF8=True,  # senders like иван@почта.рф; we store bytes as they come
             hostname=settings.reply_domain,
             ident="Mailflow inbound",
             tls_context=context,
             authenticator=PasswordCheck(users) if users else None,
-            auth_require_tls=context is not None,
-            timeout=120,
+            auth_require_tls=True,  # never a password in clear: AUTH only after STARTTLS
+            timeout=inbound.idle_timeout_seconds,
         )
 
     return make

@@ -1,8 +1,9 @@
 """Storing raw inbound mail, idempotently: the one write the listener and poller make.
 
-A repeat (same Message-ID or same SHA-256) is a no-op enforced by the unique constraints on
-InboundMessage, never by "select, then insert". Nothing here parses a body: only the header
-block is scanned for the Message-ID.
+A message's identity is its content: a repeat is the same bytes (the SHA-256, unique on
+InboundMessage), a no-op enforced by the constraint, never by "select, then insert". Another
+message that carries a known Message-ID (a client's second reply) is its own row. Nothing here
+parses a body: only the header block is scanned for the Message-ID.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SYNTHETIC_DOMAIN = "mailflow.invalid"
 MAX_MESSAGE_ID = 250
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.I | re.M)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TABLE = InboundMessage.__table__  # type: ignore[attr-defined]
 _INSERT = insert(_TABLE)  # one statement, parameters per call: no per-message SQL building
 _INSERT_RETURNING = _INSERT.returning(_TABLE.c.id, sort_by_parameter_order=True)
@@ -51,9 +53,26 @@ def message_id_of(raw: bytes, digest: str) -> str:
     found = _MESSAGE_ID.search(header_block(raw))
     if found:
         value = b" ".join(found.group(1).split()).decode("ascii", "replace").strip()
-        if 2 < len(value) <= MAX_MESSAGE_ID and "\ufffd" not in value:
+        undecodable = "\ufffd" in value
+        # a control character (a NUL is refused by PostgreSQL's text type) makes it unusable
+        if 2 < len(value) <= MAX_MESSAGE_ID and not undecodable and not _CONTROL.search(value):
             return value
     return f"<{digest}@{SYNTHETIC_DOMAIN}>"
+
+
+def storable_text(value: str | None) -> str | None:
+    """`value` as text every database keeps: undecodable bytes (surrogates) and NULs escaped.
+
+    An envelope address is whatever the peer sent; a lone surrogate or a NUL would make the
+    driver refuse the whole row, so they become visible escapes instead.
+    """
+    if not value:
+        return None
+    try:
+        data = value.encode("utf-8", "surrogateescape")  # back to the bytes the peer sent
+    except UnicodeEncodeError:
+        data = value.encode("utf-8", "backslashreplace")
+    return data.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
 
 
 def _row(
@@ -70,17 +89,15 @@ def _row(
         "raw": raw,
         "via": via,
         "mailbox": mailbox,
-        "envelope_from": envelope_from or None,
-        "envelope_to": ", ".join(envelope_to) or None,
+        "envelope_from": storable_text(envelope_from),
+        "envelope_to": storable_text(", ".join(envelope_to)),
         "status": InboundStatus.RECEIVED,
         "received_at": utcnow(),
     }
 
 
 def _existing(engine: Engine, row: dict[str, Any]) -> int | None:
-    query = select(_TABLE.c.id).where(
-        (_TABLE.c.sha256 == row["sha256"]) | (_TABLE.c.message_id == row["message_id"])
-    )
+    query = select(_TABLE.c.id).where(_TABLE.c.sha256 == row["sha256"])
     with engine.connect() as connection:
         return connection.execute(query).scalars().first()
 
@@ -121,20 +138,32 @@ class Incoming:
     envelope_to: tuple[str, ...] = ()
 
 
-def store_many(engine: Engine, items: Sequence[Incoming]) -> list[Stored]:
+def _one_by_one(engine: Engine, rows: Sequence[dict[str, Any]]) -> list[Stored | Exception]:
+    results: list[Stored | Exception] = []
+    for row in rows:
+        try:
+            results.append(_insert_one(engine, row))
+        except Exception as exc:  # this row's failure is this row's answer (451), no other's
+            results.append(exc)
+    return results
+
+
+def store_many(engine: Engine, items: Sequence[Incoming]) -> list[Stored | Exception]:
     """Store several messages in ONE transaction (group commit), in order.
 
-    The listener uses it to amortise the commit over messages that arrive together. When any
-    row is a repeat the batch is rolled back and stored one by one, so repeats stay no-ops.
+    The listener uses it to amortise the commit over messages that arrive together. When the
+    batch fails for any reason (a repeat, a row the database refuses, a lost connection) it is
+    rolled back and stored one by one, so repeats stay no-ops and one message's failure is
+    returned in its own place, never in its neighbours'.
     """
     rows = [_row(i.raw, i.via, i.mailbox, i.envelope_from, i.envelope_to) for i in items]
     if len(rows) == 1:
-        return [_insert_one(engine, rows[0])]
+        return _one_by_one(engine, rows)
     try:
         with engine.begin() as connection:
             ids = connection.execute(_INSERT_RETURNING, rows).scalars().all()
-    except IntegrityError:
-        return [_insert_one(engine, row) for row in rows]
+    except Exception:  # isolate: each row gets its own transaction and its own outcome
+        return _one_by_one(engine, rows)
     return [Stored(int(new_id), True) for new_id in ids]
 
 
@@ -187,9 +216,12 @@ class GroupWriter:
     def _write(self, batch: list[tuple[Incoming, Future[Stored]]]) -> None:
         try:
             results = store_many(self.engine, [item for item, _ in batch])
-        except Exception as exc:  # handed to every waiting session, which answers 451
+        except Exception as exc:  # e.g. hashing failed before any row: every session answers 451
             for _, future in batch:
                 future.set_exception(exc)
             return
         for (_, future), result in zip(batch, results, strict=True):
-            future.set_result(result)
+            if isinstance(result, Exception):
+                future.set_exception(result)  # only this message's session answers 451
+            else:
+                future.set_result(result)
