@@ -35,7 +35,7 @@ def from_domain(msg: ParsedMessage) -> str:
 
 
 def dkim_verdict(raw: bytes, domain: str, dns: DnsFunc | None = None) -> str | None:
-    """"dkim: d=DOMAIN" for the first signature that verifies and aligns with `domain`."""
+    """ "dkim: d=DOMAIN" for the first signature that verifies and aligns with `domain`."""
     if not domain or b"dkim-signature" not in raw[:262144].lower():
         return None
     lookup = dns or _default_dns

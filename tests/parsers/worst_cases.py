@@ -80,7 +80,9 @@ def cases(*, huge: bool = True) -> dict[str, Callable[[], bytes]]:
         "tokens_short_reply_2k5": lambda: _plain("t9", _repeat("5 stars out of ", 2500)),
         # deep nesting: quotes, html, MIME
         "deep_quote_levels": lambda: _plain("d1", "5\r\n" + ">" * 64 * KB + " deep"),
-        "deep_quote_lines": lambda: _plain("d2", "5\r\n" + _QUOTED + _repeat("> > > 5\r\n", 256 * KB)),
+        "deep_quote_lines": lambda: _plain(
+            "d2", "5\r\n" + _QUOTED + _repeat("> > > 5\r\n", 256 * KB)
+        ),
         "deep_html_divs": lambda: _html("d3", "<div>" * 20000 + "5" + "</div>" * 20000),
         "deep_html_blockquotes": lambda: _html(
             "d4", "<p>5</p>" + "<blockquote>" * 5000 + "x" + "</blockquote>" * 5000
