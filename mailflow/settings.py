@@ -132,6 +132,9 @@ class InboundSettings(BaseModel):
     tls_key: str | None = None
     auth_users: dict[str, SecretStr] = Field(default_factory=dict)
     imap: list[ImapMailbox] = Field(default_factory=list)
+    # authserv-ids (RFC 8601) whose Authentication-Results dkim=pass / dmarc=pass prove a
+    # sender, e.g. ["mx.example.com"] for the MTA in front of Mailflow; none by default.
+    trusted_authserv_ids: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _auth_needs_tls(self) -> InboundSettings:

@@ -225,6 +225,85 @@ class OutOfOfficeText(Rule):
         return f"text: {' '.join(phrase.split()).lower()}" if phrase else None
 
 
+# Helpdesk acknowledgements sent without any auto-reply header (Zendesk "Your request (123)
+# has been received", Freshdesk "we have received your request and a ticket has been
+# created", Jira Service Management, OTRS, Bitrix24/1C, Planfix, Usedesk, Omnidesk). The
+# statement is about *your* request in the second person; bounded gaps keep it linear.
+_ACK_STATEMENT = re.compile(
+    r"\b(?:your|the)\s+(?:support\s+)?(?:request|ticket|case|enquiry|inquiry|query|message|"
+    r"e-?mail|issue|application)\b[^.\n]{0,40}?\b(?:has been|have been|was|is|is now)\s+"
+    r"(?:successfully\s+)?(?:received|registered|created|logged|submitted|opened|recorded|"
+    r"accepted)\b"
+    r"|\bwe(?:'ve| have)?\s+(?:successfully\s+)?received\s+your\s+(?:support\s+)?(?:request|"
+    r"ticket|message|e-?mail|enquiry|inquiry|query)"
+    r"|\back?nowledge\s+(?:that\s+we\s+have\s+)?(?:the\s+)?receiv\w{0,4}\s+(?:of\s+)?your"
+    r"|\b(?:a\s+)?(?:support\s+)?ticket\s+(?:#?\s?[\w-]{1,20}\s+)?has\s+been\s+(?:created|opened|logged)"
+    r"|(?:ваш[еаи]\s+)?(?:обращение|заявка|запрос|тикет|письмо)\b[^.\n]{0,40}?"
+    r"(?:зарегистрирован[оаы]?|принят[оаы]?|получен[оаы]?|создан[оаы]?)(?!\w)"
+    r"|(?:мы\s+)?получили\s+ваш[еау]?\s+(?:обращение|заявку|письмо|сообщение|запрос)"
+    r"|(?:twoje|pana|pani|państwa)?\s*(?:zgłoszenie|wiadomość|zapytanie)\b[^.\n]{0,40}?"
+    r"(?:został[oa]\s+)?(?:przyjęt[ea]|zarejestrowan[ea]|otrzyman[ea]|utworzon[ea])(?!\w)"
+    r"|otrzymaliśmy\s+(?:twoje|pana|pani|państwa)\s+(?:zgłoszenie|wiadomość|zapytanie)",
+    re.I,
+)
+# ... and the structure around it: a ticket number, a promised response time, or the
+# helpdesk's own reply marker.
+_ACK_STRUCTURE = re.compile(
+    r"(?:#|№|\bnr\.?|\bno\.|ticket\s*(?:id|number|no)|request\s*(?:id|number)|номер\w{0,3}|"
+    r"numer\w{0,3})\s*[:#]?\s*\[?[A-Z]{0,10}-?\d{2,}"
+    r"|\[(?:ticket#|#)?[A-Z]{0,10}-?\d{2,}(?:-\d+)?\]"
+    r"|\bwithin\s+(?:\d{1,3}|one|two|three|a few|24|48)\s+(?:business\s+|working\s+)?"
+    r"(?:hours?|days?)|\busually\s+within\b|\bas soon as possible\b"
+    r"|в\s+течени[еи]\s+(?:\d{1,3}\s+)?(?:рабоч\w{0,4}\s+)?(?:дн\w{0,2}|дня|час\w{0,3}|суток)"
+    r"|в\s+ближайшее\s+время|в\s+порядке\s+очереди"
+    r"|w\s+ciągu\s+(?:\d{1,3}\s+)?(?:dni|dnia|godzin\w{0,2})|najszybciej\s+jak"
+    r"|reply\s+above\s+this\s+line|type\s+your\s+reply\s+above|ответьте\s+выше\s+этой\s+строки"
+    r"|do\s+not\s+reply|не\s+отвечайте|nie\s+odpowiadaj",
+    re.I,
+)
+
+
+class Acknowledgement(Rule):
+    name, kind = "acknowledgement", "auto_reply"
+    description = (
+        "a helpdesk's receipt of a request (en/ru/pl) without auto-reply headers: 'your "
+        "request has been received' with a ticket number or a promised response time"
+    )
+
+    def check(self, ev: Evidence) -> str | None:
+        if _OPENS_WITH_SCORE.match(without_noise(ev.visible_text[:400])):
+            return None
+        head = f"{ev.subject}\n{ev.body_text[:3000]}"
+        said = _ACK_STATEMENT.search(head)
+        if said is None or _ACK_STRUCTURE.search(head) is None:
+            return None
+        return f"acknowledgement: {' '.join(said.group(0).split()).lower()[:80]}"
+
+
+_REPORT_TYPES = ("feedback-report", "tlsrpt")
+_DMARC_SUBJECT = re.compile(r"^\s*report\s+domain\s*:|\bdmarc\b.{0,40}\breport\b", re.I)
+_REPORT_FILE = re.compile(r"![\w.-]{1,255}!\d{6,}!\d{6,}", re.I)  # google.com!example.com!t0!t1
+
+
+class MachineReport(Rule):
+    name, kind = "machine_report", "auto_reply"
+    description = "DMARC aggregate, TLS-RPT and ARF abuse/feedback reports"
+
+    def check(self, ev: Evidence) -> str | None:
+        try:
+            report = str(ev.msg.get_param("report-type") or "").lower()
+            parts = list(ev.msg.walk())[:50]
+            types = {part.get_content_type() for part in parts}
+            names = " ".join(str(part.get_filename() or "") for part in parts)
+        except LENIENT_ERRORS:
+            return None
+        if report in _REPORT_TYPES or "message/feedback-report" in types:
+            return f"{report or 'feedback'} report"
+        if _DMARC_SUBJECT.search(ev.subject) or _REPORT_FILE.search(names):
+            return "dmarc aggregate report"
+        return None
+
+
 _READ_SUBJECT = re.compile(
     r"^\s*(?:read|not read|read receipt|прочитано|не прочитано|przeczytane|przeczytano|"
     r"nieprzeczytane|gelesen|lu)\s*:",
@@ -325,6 +404,8 @@ AUTO_REPLY_RULES: tuple[Rule, ...] = (
     OutOfOfficeSubject(),
     OutOfOfficeText(),
     ReadReceipt(),
+    MachineReport(),
+    Acknowledgement(),
 )
 # Machine-sent but possibly the answer itself: a form tool's notification may rightly say
 # Auto-Submitted: auto-generated or Precedence: bulk, so those are weighed after web forms.

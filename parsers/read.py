@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from email.message import Message
 
-from parsers import bounces, forms, html, language, quotes, tokens
+from parsers import bounces, forms, html, language, quotes, senders, tokens
 from parsers.kinds import BOUNCE_RULES, CHAIN, REPLY_SUBJECT, Evidence, classify
 from parsers.mime import (
     LENIENT_ERRORS,
@@ -151,4 +151,6 @@ def _read(raw: bytes, envelope_to: Sequence[str]) -> ParsedMessage:
         bounce=bounce,
         auto_reply_reason=reason if kind == "auto_reply" else None,
         error=str(NoBody("nothing readable")) if kind == "unknown" else None,
+        authentication_results=headers(msg, "Authentication-Results"),
+        sender_refused=senders.sender_refused(msg),
     )

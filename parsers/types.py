@@ -90,6 +90,9 @@ class ParsedMessage:
     bounce: Bounce | None = None
     auto_reply_reason: str | None = None
     error: str | None = None  # set when the MIME could not be read at all
+    # Authentication-Results header values, topmost first (trusted only by authserv-id)
+    authentication_results: list[str] = field(default_factory=list)
+    sender_refused: str | None = None  # why the From address alone never matches a request
 
     @property
     def request_token(self) -> str | None:

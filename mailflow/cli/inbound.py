@@ -1,4 +1,5 @@
-"""Inbound commands: `listen`, `ingest`, `parse`, `inbound [--status S]`, `inbound retry ID`."""
+"""Inbound commands: `listen`, `ingest`, `parse`, `inbound [--status S]`, `inbound retry ID`,
+`inbound accept ID` (staff vouch for an unverified sender)."""
 
 from __future__ import annotations
 
@@ -154,15 +155,41 @@ def parse(
         typer.echo(json.dumps(result, ensure_ascii=False))
 
 
+HEAD_BYTES = 16384  # the headers of a stored message, enough for From and Subject
+
+
+def _from_and_subject(head: bytes | None) -> tuple[str, str]:
+    """The From address and Subject of a stored message, from its first bytes."""
+    from email.parser import BytesHeaderParser
+    from email.policy import default
+    from email.utils import parseaddr
+
+    if not head:
+        return "", ""
+    top = head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    try:
+        msg = BytesHeaderParser(policy=default).parsebytes(top)
+        sender = parseaddr(str(msg.get("From", "")))[1]
+        subject = " ".join(str(msg.get("Subject", "")).split())
+    except (ValueError, TypeError, LookupError, IndexError):
+        return "", ""
+    return sender, subject[:80]
+
+
 @inbound_app.callback(invoke_without_command=True)
 def inbound_list(
     ctx: typer.Context,
-    status: str | None = typer.Option(None, "--status", help=f"One of {', '.join(STATUSES)}."),
+    status: str | None = typer.Option(
+        None, "--status", help=f"One of {', '.join(STATUSES)} (e.g. quarantined, unmatched)."
+    ),
     limit: int = typer.Option(50, "--limit", min=1, help="How many, newest first."),
 ) -> None:
-    """List inbound messages, newest first (e.g. --status quarantined)."""
+    """List inbound messages, newest first, with sender and subject (e.g. --status
+    quarantined: unverified senders waiting for `mailflow inbound accept ID`)."""
     if ctx.invoked_subcommand is not None:
         return
+    from sqlalchemy import func
+    from sqlalchemy.orm import defer
     from sqlmodel import Session, col, select
 
     from storage.models import InboundMessage
@@ -170,26 +197,54 @@ def inbound_list(
     if status is not None and status not in STATUSES:
         fail(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
     current = settings()
-    query = select(InboundMessage).order_by(col(InboundMessage.id).desc()).limit(limit)
+    head = func.substr(InboundMessage.raw, 1, HEAD_BYTES)
+    query = (
+        select(InboundMessage, head)
+        .order_by(col(InboundMessage.id).desc())
+        .limit(limit)
+    )
     if status is not None:
         query = query.where(InboundMessage.status == status)
     with Session(engine(current)) as session:
-        rows = session.exec(query).all()
+        rows = session.exec(query.options(defer(InboundMessage.raw))).all()  # type: ignore[arg-type]
     if not rows:
         typer.echo("No inbound messages.")
         return
     # Plain columns, one message per line: easy to read, grep and paste into a ticket.
     typer.echo(
         f"{'id':>6}  {'received':16}  {'via':5}  {'status':11}  {'kind':11}  {'request':>7}  "
-        "from / reason"
+        "from | subject | reason"
     )
-    for row in rows:
+    for row, first_bytes in rows:
         received = row.received_at.strftime("%Y-%m-%d %H:%M")
-        who = row.envelope_from or row.mailbox or "-"
+        sender, subject = _from_and_subject(bytes(first_bytes) if first_bytes else None)
+        who = sender or row.envelope_from or row.mailbox or "-"
         typer.echo(
             f"{row.id:>6}  {received:16}  {row.via:5}  {row.status:11}  {row.kind or '-':11}  "
-            f"{row.request_id or '-':>7}  {who}  {row.reason or ''}".rstrip()
+            f"{row.request_id or '-':>7}  {who} | {subject or '-'} | {row.reason or ''}".rstrip()
         )
+
+
+@inbound_app.command("accept")
+def inbound_accept(
+    inbound_id: int = typer.Argument(..., help="A quarantined (unverified_sender) message id."),
+) -> None:
+    """Vouch for the sender of a quarantined or unmatched answer: it is recorded as the answer
+    of that sender's newest open request."""
+    from mailflow.inbound.worker import RetryRefused, accept
+
+    current = settings()
+    try:
+        outcome = accept(current, engine(current), inbound_id)
+    except RetryRefused as exc:
+        fail(str(exc))
+    if outcome is None:
+        fail(f"message {inbound_id} was taken by another worker")
+    request = f" request {outcome.request_id}" if outcome.request_id else ""
+    reason = f" ({outcome.reason})" if outcome.reason else ""
+    typer.echo(f"#{inbound_id}: {outcome.status}{request}{reason}")
+    if outcome.status != "parsed":
+        raise typer.Exit(1)
 
 
 @inbound_app.command("retry")

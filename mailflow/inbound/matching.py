@@ -3,7 +3,11 @@
 1. the plus-token in a recipient address (Purpose.REPLY),
 2. In-Reply-To / References against our Message-IDs (SurveyRequest + every SentMessage),
 3. a token in the body: our links (LINK, AMP), a prefilled Google Form field, a "Ref:" line,
-4. last, the sender's address to that contact's newest open request (a weak match).
+4. last, the sender's address to that contact's newest open request (a weak match), and only
+   for a message authenticated for its From domain (`sender_proof`, see
+   mailflow.inbound.authenticity) and not machine mail (`msg.sender_refused`: list mail, spam
+   flags, no-reply senders). An unproven sender match is an UnverifiedSender refusal that
+   names the request, so staff can accept it; nothing is invented as the client's answer.
 
 Tokens are verified with mailflow.tokens; a token that fails verification is never trusted,
 and when every piece of evidence fails the named refusal says what was wrong.
@@ -16,7 +20,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from mailflow.inbound.quarantine import BadToken, NoRequestToken, UnknownRequest, Unmatched
+from mailflow.inbound.quarantine import (
+    BadToken,
+    NoRequestToken,
+    UnknownRequest,
+    Unmatched,
+    UnverifiedSender,
+)
 from mailflow.tokens import Purpose, Signer, TokenError
 from parsers.types import ParsedMessage
 from storage.clock import as_utc, utcnow
@@ -103,9 +113,15 @@ def newest_open_request(session: Session, address: str) -> SurveyRequest | None:
 
 
 def find_request(
-    session: Session, signer: Signer, msg: ParsedMessage, *, allow_sender: bool = True
+    session: Session,
+    signer: Signer,
+    msg: ParsedMessage,
+    *,
+    allow_sender: bool = True,
+    sender_proof: str | None = None,
 ) -> Match:
-    """The request `msg` answers, or an Unmatched subclass naming what failed."""
+    """The request `msg` answers, or an Unmatched subclass / UnverifiedSender naming what
+    failed. `sender_proof` says why the From address can be believed (None: it cannot)."""
     failures: list[str] = []
     if msg.recipient_token:
         try:
@@ -123,13 +139,40 @@ def find_request(
             failures.append(f"body token: {exc}")
             continue
         return Match(_request(session, request_id), "body_token")
-    if allow_sender and msg.from_address:
+    note = ""
+    if allow_sender and msg.from_address and msg.sender_refused:
+        note = f"; sender not used: {msg.sender_refused}"
+    elif allow_sender and msg.from_address:
         request = newest_open_request(session, msg.from_address)
+        if request is not None and sender_proof:
+            return Match(request, f"sender ({sender_proof})", weak=True)
         if request is not None:
-            return Match(request, "sender", weak=True)
+            refusal = UnverifiedSender(
+                f"{msg.from_address} has open request {request.id}, but no token, no thread, "
+                "and nothing proves the sender (no aligned DKIM, no trusted "
+                "Authentication-Results)"
+            )
+            refusal.request_id = request.id
+            raise refusal
     if failures:
-        raise BadToken("; ".join(failures))
+        raise BadToken("; ".join(failures) + note)
+    if note:
+        raise NoRequestToken(f"no token, no known In-Reply-To{note}")
     raise NoRequestToken("no token, no known In-Reply-To, no open request for the sender")
 
 
-__all__ = ["Match", "Unmatched", "find_request", "newest_open_request", "unsubscribe_request_id"]
+def sender_candidate(session: Session, msg: ParsedMessage) -> SurveyRequest | None:
+    """The open request a sender-only match would use (None for machine mail)."""
+    if not msg.from_address or msg.sender_refused:
+        return None
+    return newest_open_request(session, msg.from_address)
+
+
+__all__ = [
+    "Match",
+    "Unmatched",
+    "find_request",
+    "newest_open_request",
+    "sender_candidate",
+    "unsubscribe_request_id",
+]

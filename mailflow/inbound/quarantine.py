@@ -46,3 +46,12 @@ class InternalError(Refusal):
     """A bug while processing: kept for a retry once fixed, logged with its traceback."""
 
     reason = "internal_error"
+
+
+class UnverifiedSender(Refusal):
+    """No token and no thread: only the From address names an open request, and nothing
+    proves the message comes from that domain (no aligned DKIM, no trusted
+    Authentication-Results). Kept for staff: `mailflow inbound accept ID` records it."""
+
+    reason = "unverified_sender"
+    status = InboundStatus.QUARANTINED

@@ -6,6 +6,10 @@ batch: any refusal or bug ends as a status and a reason on the row. Order of dec
 mail first (auto-replies are ignored, DSNs mark the request bounced), then unsubscribe
 addresses, then matching and recording through mailflow.answers.record_answer.
 
+Parsing, the sender's authentication (DKIM may need DNS) and scoring happen before the
+transaction (`prepare`): a read-only look-up finds the request the message would answer, so
+its survey's reading is ready; the transaction then only claims, matches and records.
+
 An answer to a request that already has a final answer follows the web rules and is kept as
 `quarantined` with reason `already_answered` (visible to an admin, never silently dropped).
 """
@@ -22,16 +26,19 @@ from sqlmodel import Session, select
 from mailflow.answers import Answer, record_answer
 from mailflow.contacts import unsubscribe
 from mailflow.inbound import quarantine as q
+from mailflow.inbound.authenticity import DnsFunc, authenticated
 from mailflow.inbound.matching import (
     by_message_ids,
     find_request,
+    sender_candidate,
     unsubscribe_request_id,
     verify_any,
 )
+from mailflow.inbound.quarantine import Unmatched
 from mailflow.settings import Settings
 from mailflow.tokens import Purpose, Signer, TokenError, signer_for
 from parsers.refusals import Refusal, UnreadableMime, refusal_of
-from parsers.types import ParsedMessage
+from parsers.types import Interpretation, ParsedMessage
 from storage.clock import utcnow
 from storage.models import Contact, InboundMessage, SurveyRequest
 from storage.states import InboundStatus, RequestState
@@ -39,6 +46,8 @@ from storage.states import InboundStatus, RequestState
 log = logging.getLogger(__name__)
 SOURCE_OF_KIND = {"google_form": "google_form", "web_form": "web_form"}
 REASON_MAX = 1000
+ANSWER_KINDS = ("reply", "google_form", "web_form")
+STAFF = "accepted by staff"
 
 
 class RetryRefused(Exception):
@@ -53,6 +62,56 @@ class Outcome:
     reason: str | None = None
     kind: str | None = None
     request_id: int | None = None
+
+
+@dataclass
+class Prepared:
+    """What is worked out before the transaction: why the sender can be believed (or None),
+    and the message read on the survey of the request it most likely answers."""
+
+    sender_proof: str | None = None
+    survey_key: str | None = None
+    reading: Interpretation | None = None
+
+
+def prepare(
+    settings: Settings,
+    engine: Engine,
+    signer: Signer,
+    raw: bytes,
+    msg: ParsedMessage,
+    *,
+    dns: DnsFunc | None = None,
+    vouched: bool = False,
+) -> Prepared:
+    """Authenticate and interpret outside any transaction (reads only, no locks held)."""
+    from parsers import interpret
+
+    prepared = Prepared()
+    if msg.kind not in ANSWER_KINDS or (msg.error and msg.kind == "unknown"):
+        return prepared
+    if unsubscribe_request_id(signer, msg) is not None:
+        return prepared
+    with Session(engine) as session:
+        try:
+            request = find_request(session, signer, msg, allow_sender=False).request
+        except Unmatched:
+            request = sender_candidate(session, msg)
+            if request is not None:
+                ids = settings.inbound.trusted_authserv_ids
+                prepared.sender_proof = STAFF if vouched else None
+                if not vouched:
+                    session.close()  # DNS may be slow: hold no connection meanwhile
+                    prepared.sender_proof = authenticated(raw, msg, ids, dns=dns)
+        survey_key = request.survey_key if request is not None else None
+    if survey_key is None:
+        return prepared
+    try:
+        survey = settings.survey(survey_key)
+    except KeyError:
+        return prepared
+    prepared.survey_key, prepared.reading = survey_key, interpret(msg, survey.spec())
+    return prepared
 
 
 def _envelope(value: str | None) -> tuple[str, ...]:
@@ -85,9 +144,16 @@ def _claim(session: Session, inbound_id: int) -> bool:
 
 
 def process(
-    settings: Settings, engine: Engine, inbound_id: int, *, signer: Signer | None = None
+    settings: Settings,
+    engine: Engine,
+    inbound_id: int,
+    *,
+    signer: Signer | None = None,
+    dns: DnsFunc | None = None,
+    vouched: bool = False,
 ) -> Outcome | None:
-    """Process one received message; None when it is not (or no longer) `received`."""
+    """Process one received message; None when it is not (or no longer) `received`.
+    `vouched`: staff accepted the sender (mailflow inbound accept)."""
     from parsers import read_message
 
     signer = signer or signer_for(settings)
@@ -99,8 +165,12 @@ def process(
         ).first()
     if found is None:
         return None
+    raw = bytes(found[0])
     try:
-        msg = read_message(bytes(found[0]), envelope_to=_envelope(found[1]))
+        msg = read_message(raw, envelope_to=_envelope(found[1]))
+        prepared = prepare(settings, engine, signer, raw, msg, dns=dns, vouched=vouched)
+    except OperationalError:  # the database, not the message: leave it `received`
+        raise
     except Exception as exc:  # the parser promises not to raise; if it does, keep the mail
         log.exception("inbound: parser failed on message %s", inbound_id)
         outcome = Outcome(
@@ -115,7 +185,7 @@ def process(
             session.rollback()
             return None
         try:
-            outcome = handle(session, settings, signer, inbound_id, msg)
+            outcome = handle(session, settings, signer, inbound_id, msg, prepared)
         except Refusal as refusal:
             session.rollback()
             outcome = Outcome(refusal.status, refusal.stored_reason, msg.kind, refusal.request_id)
@@ -137,9 +207,15 @@ def process(
 
 
 def handle(
-    session: Session, settings: Settings, signer: Signer, inbound_id: int, msg: ParsedMessage
+    session: Session,
+    settings: Settings,
+    signer: Signer,
+    inbound_id: int,
+    msg: ParsedMessage,
+    prepared: Prepared | None = None,
 ) -> Outcome:
     """Decide what one parsed message is and do it; what cannot be used raises a Refusal."""
+    prepared = prepared or Prepared()
     if msg.error and msg.kind == "unknown":
         raise UnreadableMime(msg.error)
     if msg.kind == "auto_reply":
@@ -151,11 +227,13 @@ def handle(
     unsubscribe_id = unsubscribe_request_id(signer, msg)
     if unsubscribe_id is not None:
         return handle_unsubscribe(session, unsubscribe_id, msg)
-    match = find_request(session, signer, msg)
+    match = find_request(session, signer, msg, sender_proof=prepared.sender_proof)
+    reading = prepared.reading if prepared.survey_key == match.request.survey_key else None
     try:
         return record(
-            session, settings, inbound_id, msg, match.request, weak=match.weak, how=match.how
-        )
+            session, settings, inbound_id, msg, match.request,
+            weak=match.weak, how=match.how, reading=reading,
+        )  # fmt: skip
     except Refusal as refusal:
         refusal.request_id = match.request.id
         raise
@@ -170,15 +248,18 @@ def record(
     *,
     weak: bool,
     how: str,
+    reading: Interpretation | None = None,
 ) -> Outcome:
-    """Interpret the message on the request's survey and record it through record_answer."""
+    """Record the message's reading on the request's survey through record_answer (read
+    here only when `prepare` guessed another request, which a race can cause)."""
     from parsers import interpret
 
     try:
         survey = settings.survey(request.survey_key)
     except KeyError:
         raise q.UnknownSurvey(f"survey '{request.survey_key}' is not configured") from None
-    reading = interpret(msg, survey.spec())
+    if reading is None:
+        reading = interpret(msg, survey.spec())
     if reading.error:
         raise refusal_of(reading.error)
     answer = Answer(reading.score, dict(reading.answers), reading.comment)
@@ -277,21 +358,25 @@ def received_ids(engine: Engine, limit: int) -> list[int]:
         return list(connection.execute(query).scalars())
 
 
-def drain(settings: Settings, engine: Engine, *, limit: int = 100) -> int:
+def drain(
+    settings: Settings, engine: Engine, *, limit: int = 100, dns: DnsFunc | None = None
+) -> int:
     """Process up to `limit` received messages; the number this call processed."""
     signer = signer_for(settings)
     done = 0
     for inbound_id in received_ids(engine, limit):
-        if process(settings, engine, inbound_id, signer=signer) is not None:
+        if process(settings, engine, inbound_id, signer=signer, dns=dns) is not None:
             done += 1
     return done
 
 
-def run_until_empty(settings: Settings, engine: Engine, *, batch: int = 100) -> int:
+def run_until_empty(
+    settings: Settings, engine: Engine, *, batch: int = 100, dns: DnsFunc | None = None
+) -> int:
     """Drain until nothing is received (tests and `mailflow worker --until-empty`)."""
     total = 0
     while True:
-        done = drain(settings, engine, limit=batch)
+        done = drain(settings, engine, limit=batch, dns=dns)
         total += done
         if done == 0:
             return total
@@ -305,12 +390,36 @@ def retry(settings: Settings, engine: Engine, inbound_id: int) -> Outcome | None
             raise RetryRefused(f"no inbound message {inbound_id}")
         if row.status == InboundStatus.PARSED and row.kind not in ("bounce",):
             raise RetryRefused(f"message {inbound_id} already became an answer; not retried")
-        row.status, row.reason, row.request_id, row.processed_at = (
-            InboundStatus.RECEIVED,
-            None,
-            None,
-            None,
-        )
-        session.add(row)
-        session.commit()
+        _reset(session, row)
     return process(settings, engine, inbound_id)
+
+
+def _reset(session: Session, row: InboundMessage) -> None:
+    row.status, row.reason, row.request_id, row.processed_at = (
+        InboundStatus.RECEIVED,
+        None,
+        None,
+        None,
+    )
+    session.add(row)
+    session.commit()
+
+
+def accept(settings: Settings, engine: Engine, inbound_id: int) -> Outcome | None:
+    """Staff vouch for the sender of a quarantined (unverified_sender) or unmatched message:
+    it is processed again and may match that sender's newest open request."""
+    with Session(engine) as session:
+        row = session.get(InboundMessage, inbound_id)
+        if row is None:
+            raise RetryRefused(f"no inbound message {inbound_id}")
+        unverified = row.status == InboundStatus.QUARANTINED and (row.reason or "").startswith(
+            q.UnverifiedSender.reason
+        )
+        unmatched = row.status == InboundStatus.UNMATCHED and row.kind in ANSWER_KINDS
+        if not (unverified or unmatched):
+            raise RetryRefused(
+                f"message {inbound_id} is {row.status} ({row.reason or 'no reason'}); only "
+                f"{q.UnverifiedSender.reason} or unmatched answers can be accepted"
+            )
+        _reset(session, row)
+    return process(settings, engine, inbound_id, vouched=True)

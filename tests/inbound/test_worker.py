@@ -20,6 +20,7 @@ from storage.models import (
     WebhookDelivery,
 )
 from tests.inbound.conftest import eml
+from tests.inbound.dkim_keys import KeyServer, sign
 
 
 def ingest(engine, settings, raw: bytes) -> InboundMessage:
@@ -80,10 +81,17 @@ def test_in_reply_to_matches_without_a_token(engine, inbound_settings, make_sent
 def test_sender_address_is_a_weak_match_to_the_newest_open_request(
     engine, inbound_settings, make_sent
 ):
+    """Only for a message signed by the sender's domain (tests/inbound/test_trust.py)."""
     older = make_sent("csat", email="anna@example.com", sent_minutes_ago=60)
     newer = make_sent("csat", email="anna@example.com", sent_minutes_ago=5)
     make_sent("csat", email="anna@example.com", sent_minutes_ago=1, expires_in_days=-1)
-    row = ingest(engine, inbound_settings, newer.fill(eml("reply_sender_only_csat_3.eml")))
+    dns = KeyServer()
+    dns.publish("example.com")
+    raw = sign(newer.fill(eml("reply_sender_only_csat_3.eml")), "example.com")
+    stored = store_raw(engine, raw, via="smtp", envelope_to=["survey@reply.localhost"])
+    run_until_empty(inbound_settings, engine, dns=dns)
+    with Session(engine) as session:
+        row = session.get(InboundMessage, stored.id)
     assert (row.status, row.request_id) == ("parsed", newer.request_id)
     response = response_of(engine, newer.request_id)
     assert response.weak_match and response.score == 3
