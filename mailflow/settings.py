@@ -84,7 +84,7 @@ class OutboundSettings(BaseModel):
     dkim_key_file: str | None = None
     # A relay that cannot be reached pauses sending (rows keep their attempts): first pause,
     # doubled per failed try, up to the longest.
-    relay_pause_base_seconds: float = Field(default=5, ge=0)
+    relay_pause_base_seconds: float = Field(default=5, gt=0)
     relay_pause_max_seconds: float = Field(default=300, ge=0)
     # A campaign run missed while nothing was up is caught up on start within this grace.
     campaign_grace_hours: float = Field(default=24, ge=0)

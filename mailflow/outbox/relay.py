@@ -36,7 +36,7 @@ class Relay:
         """A connection-level failure: pause (again, longer)."""
         failures = self.status.failures + 1
         seconds = min(
-            self.outbound.relay_pause_base_seconds * 2 ** (failures - 1),
+            self.outbound.relay_pause_base_seconds * 2 ** min(failures - 1, 30),
             self.outbound.relay_pause_max_seconds,
         )
         now = utcnow()
