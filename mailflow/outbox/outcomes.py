@@ -102,6 +102,7 @@ class Recorder:
         self.engine, self.model, self.outbound = engine, model, outbound
         self.owner, self.relay, self.health = owner, relay, health
         self.queue = model.__tablename__
+        self._sent_count = health.sent.labels(queue=self.queue)
         self.table = model.__table__
         self._sent: list[dict[str, Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
@@ -158,7 +159,7 @@ class Recorder:
     def sent(self, job: Job) -> Mark:
         """Queue `job`'s sent mark; awaiting the result commits it (the row stays held, its
         lease renewed, until then)."""
-        self.health.sent.labels(queue=self.queue).inc()
+        self._sent_count.inc()
         now = utcnow()
         row: dict[str, Any] = {"row": job.row_id, "at": now}
         if job.expiration_days is not None:

@@ -9,10 +9,13 @@ import httpx
 from sqlalchemy import update
 from sqlmodel import select
 
+from mailflow import webhooks
 from mailflow.health import Health
 from mailflow.service import named, run_components, run_until_empty, web_component, worker_component
+from mailflow.settings import WebhookSettings
 from storage.engine import session_scope
-from storage.models import Contact, SurveyRequest
+from storage.models import Contact, SurveyRequest, WebhookDelivery
+from tests.escalation.receiver import WebhookReceiver
 from tests.support.policy import free_port
 
 from .seed import seed_due_requests
@@ -97,3 +100,26 @@ def test_a_crashing_component_is_restarted_and_the_web_and_worker_go_on(engine, 
     assert body["components"]["worker"]["state"] == "running"
     assert body["status"] == "degraded"
     assert outcome(engine)[ids[3]][0] == "failed"
+
+
+def test_a_webhook_that_cannot_be_sent_fails_alone(engine, settings):
+    receiver = WebhookReceiver("whsec-good")
+    receiver.start()
+    try:
+        hooks = [
+            WebhookSettings(
+                url="http://[::1/broken", secret="whsec-bad", events=["request.bounced"]
+            ),
+            WebhookSettings(url=receiver.url, secret="whsec-good", events=["request.bounced"]),
+        ]
+        config = settings.model_copy(update={"webhooks": hooks})
+        with session_scope(engine) as session:
+            webhooks.emit(session, config, "request.bounced", "1", {"request_id": 1})
+        assert webhooks.drain(config, engine, limit=10) == 2
+    finally:
+        receiver.stop()
+    with session_scope(engine) as session:
+        rows = {d.url: (d.state, d.last_error) for d in session.exec(select(WebhookDelivery))}
+    state, error = rows["http://[::1/broken"]
+    assert state == "failed" and "InvalidURL" in error
+    assert rows[receiver.url] == ("delivered", None)
