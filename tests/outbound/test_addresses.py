@@ -17,6 +17,8 @@ from sqlmodel import select
 
 from mailflow.auth import create_api_key
 from mailflow.events import EventError
+from mailflow.followups import followup_email
+from mailflow.notifications import enqueue_notification
 from mailflow.service import run_until_empty
 from mailflow.web.app import create_app
 from storage.engine import session_scope
@@ -158,3 +160,33 @@ def test_a_relay_without_smtputf8_fails_only_the_unicode_request(post, engine, r
     state, error = rows["иван@почта.рф"]
     assert state == "failed" and "SMTPUTF8" in error
     assert rows["anna@example.com"] == ("sent", None)
+
+
+def test_a_notice_to_a_unicode_address_is_sent_with_smtputf8(engine, settings, relay_settings):
+    relay = Relay(smtputf8=True).start()
+    try:
+        email_ = followup_email(
+            settings,
+            settings.survey("csat"),
+            kind="thank_you",
+            to="мария@почта.рф",
+            to_name="Мария",
+            locale="ru",
+            unsubscribe_token="t",
+        )
+        with session_scope(engine) as session:
+            enqueue_notification(
+                session,
+                kind="followup",
+                dedupe_key="f:1",
+                recipient=email_.recipient,
+                message_id=email_.message_id,
+                eml=email_.eml,
+            )
+        run_until_empty(relay_settings(relay), engine)
+    finally:
+        relay.stop()
+    (received,) = relay.messages
+    assert received.rcpt_tos == ["мария@xn--80a1acny.xn--p1ai"]
+    parsed = email.message_from_string(received.data.decode("utf-8"), policy=email.policy.SMTPUTF8)
+    assert parsed["To"].addresses[0].display_name == "Мария"
