@@ -22,13 +22,19 @@ from sqlalchemy import Engine, func, select
 from storage.clock import utcnow
 from storage.models import InboundMessage, Notification, SurveyRequest, WebhookDelivery
 
-# What each queue's rows are counted by, for the queue-depth gauge.
+# Each queue's name in metrics and what its rows are counted by, for the queue-depth gauge.
 QUEUES: tuple[tuple[str, Any], ...] = (
     ("survey_requests", SurveyRequest.__table__.c.state),
     ("notifications", Notification.__table__.c.state),
     ("webhooks", WebhookDelivery.__table__.c.state),
     ("inbound", InboundMessage.__table__.c.status),
 )
+QUEUE_OF_TABLE = {column.table.name: name for name, column in QUEUES}
+
+
+def queue_name(model: Any) -> str:
+    """The metrics name of an outbox table's queue (survey_requests, notifications)."""
+    return QUEUE_OF_TABLE.get(model.__tablename__, model.__tablename__)
 
 
 @dataclass

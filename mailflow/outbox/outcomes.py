@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, update
 
-from mailflow.health import Health
+from mailflow.health import Health, queue_name
 from mailflow.outbox.relay import Relay
 from mailflow.outbox.transports import (
     PermanentSendError,
@@ -101,7 +101,7 @@ class Recorder:
     ):
         self.engine, self.model, self.outbound = engine, model, outbound
         self.owner, self.relay, self.health = owner, relay, health
-        self.queue = model.__tablename__
+        self.queue = queue_name(model)
         self._sent_count = health.sent.labels(queue=self.queue)
         self.table = model.__table__
         self._sent: list[dict[str, Any]] = []

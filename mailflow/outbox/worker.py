@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
-from mailflow.health import Health
+from mailflow.health import Health, queue_name
 from mailflow.outbox.claim import claim
 from mailflow.outbox.outcomes import Job, Recorder
 from mailflow.outbox.pipeline import pump
@@ -170,7 +170,7 @@ def prepare(outbox: Outbox, ids: list[int], owner: str) -> list[Job]:
             session.connection(), now, owner, stopped=stopped, failed=failed, fixed=fixed
         )
     if failed:
-        outbox.health.failed.labels(queue=SurveyRequest.__tablename__).inc(len(failed))
+        outbox.health.failed.labels(queue=queue_name(SurveyRequest)).inc(len(failed))
     return jobs
 
 

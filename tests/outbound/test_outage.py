@@ -60,7 +60,7 @@ def test_an_outage_longer_than_the_retry_budget_loses_nothing(engine, settings):
     health = Health()
     listen = f"127.0.0.1:{free_port('127.0.0.1')}"
 
-    async def scenario() -> tuple[dict, str, dict]:
+    async def scenario() -> tuple[dict, str, dict, str]:
         stop = asyncio.Event()
         parts = [
             web_component(config, engine, listen, health=health),
@@ -86,13 +86,14 @@ def test_an_outage_longer_than_the_retry_budget_loses_nothing(engine, settings):
                     if len(relay.messages) >= ROWS and counts(engine).get("sent") == ROWS:
                         break
                 after = (await client.get("/healthz")).json()
+                after_metrics = (await client.get("/metrics")).text
         finally:
             stop.set()
             await asyncio.wait_for(service, 15)
-        return during, metrics, after
+        return during, metrics, after, after_metrics
 
     try:
-        during, metrics, after = asyncio.run(scenario())
+        during, metrics, after, after_metrics = asyncio.run(scenario())
     finally:
         relay.stop()
     assert during["status"] == "degraded" and during["relay"]["state"] == "down"
@@ -106,6 +107,8 @@ def test_an_outage_longer_than_the_retry_budget_loses_nothing(engine, settings):
     )
     assert len(seen) == ROWS and max(seen.values()) == 1
     assert after["status"] == "ok" and after["relay"]["state"] == "up"
+    assert f'mailflow_outbox_sent_total{{queue="survey_requests"}} {float(ROWS)}' in after_metrics
+    assert "mailflow_relay_pauses_total 1.0" in after_metrics  # one outage, one pause
 
 
 def test_failed_requests_are_requeued_in_bulk(engine, settings, config_file, monkeypatch):
