@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 
 from mailflow.outbox.outcomes import Job, Mark, Recorder, attempt, gather_all
 from mailflow.outbox.transports import Transport
+
+log = logging.getLogger(__name__)
 
 # (rows claimed, jobs to send) for at most the given number of rows; (0, []) = nothing due.
 NextBatch = Callable[[int], tuple[int, list[Job]]]
@@ -88,7 +91,10 @@ async def pump(
         interval = recorder.outbound.lease_seconds / 3
         while True:
             await asyncio.sleep(interval)
-            await asyncio.to_thread(recorder.renew)
+            try:
+                await asyncio.to_thread(recorder.renew)
+            except Exception as exc:  # the database away: rows not renewed are not sent
+                log.warning("renewing leases failed: %s", exc)
 
     renewing = asyncio.create_task(keep_leases())
     try:
