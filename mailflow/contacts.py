@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
@@ -49,6 +50,19 @@ class EmployeeData:
 def normalise_email(address: str) -> str:
     """The stored form of an address: stripped and lowercased."""
     return address.strip().lower()
+
+
+def checked_address(address: str) -> str:
+    """An address as the world writes it (IDN domains, Unicode local parts), normalised by
+    email-validator (NFC, domain in Unicode form) and lowercased; ValueError says what is
+    wrong with a malformed one. Syntax only: no DNS, and intranet domains are allowed."""
+    try:
+        checked = validate_email(
+            address.strip(), check_deliverability=False, globally_deliverable=False
+        )
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from None
+    return normalise_email(checked.normalized)
 
 
 def _find_contact(session: Session, email: str, external_id: str | None) -> Contact | None:

@@ -14,11 +14,18 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from mailflow.contacts import ContactData, EmployeeData, upsert_contact, upsert_employee
+from mailflow.contacts import (
+    ContactData,
+    EmployeeData,
+    checked_address,
+    upsert_contact,
+    upsert_employee,
+)
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from mailflow.triggers import (
@@ -44,6 +51,17 @@ def _text_id(value: Any) -> Any:
     return value
 
 
+def _address(value: str | None) -> str | None:
+    """Addresses are checked and normalised here, at the edge (mailflow.contacts); the error
+    is a plain sentence (no "Value error, " prefix) in the CLI and the API alike."""
+    if value is None:
+        return None
+    try:
+        return checked_address(value)
+    except ValueError as exc:
+        raise PydanticCustomError("email", "{reason}", {"reason": str(exc)}) from None
+
+
 class TicketIn(BaseModel):
     """The ticket the event is about."""
 
@@ -61,13 +79,14 @@ class ContactIn(BaseModel):
 
     model_config = Loose
 
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    email: str = Field(min_length=3, max_length=320)
     name: str | None = None
     locale: str | None = Field(default=None, max_length=16)
     vip: bool | None = None
     external_id: str | None = Field(default=None, max_length=200)
 
     _id = field_validator("external_id", mode="before")(_text_id)
+    _email = field_validator("email")(_address)
 
 
 class EmployeeIn(BaseModel):
@@ -76,10 +95,11 @@ class EmployeeIn(BaseModel):
     model_config = Loose
 
     name: str = Field(min_length=1)
-    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    email: str | None = Field(default=None, max_length=320)
     external_id: str | None = Field(default=None, max_length=200)
 
     _id = field_validator("external_id", mode="before")(_text_id)
+    _email = field_validator("email")(_address)
 
 
 class EventIn(BaseModel):

@@ -104,7 +104,8 @@ def multipart_alternative(
     lines = [f"{name}: {value}" for name, value in headers]
     lines.append("MIME-Version: 1.0")
     lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-    head = ("\n".join(lines) + "\n\n").encode("ascii")
+    # UTF-8: only a Unicode address (RFC 6532, sent with SMTPUTF8) is not ASCII here.
+    head = ("\n".join(lines) + "\n\n").encode("utf-8")
     chunks = [head]
     for content_type, body in parts:
         chunks.append(

@@ -5,11 +5,17 @@ made of is named here, once, in order: the web app, the SMTP listener, the IMAP 
 worker with its ordered queue drainers (inbound answers, escalation filing, survey requests,
 notifications, expiry, webhooks) and the campaign scheduler. The areas themselves know nothing
 of each other's loops; a component is an async function taking the stop event.
+
+Components are supervised (`run_components`): one that crashes is logged and restarted with
+backoff, and the others go on; only a signal stops them all. Their states, with the relay's,
+are kept in the process's Health, which /healthz and /metrics read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -19,10 +25,11 @@ from sqlalchemy import Engine
 
 from mailflow import webhooks
 from mailflow.escalation import filing
+from mailflow.health import Health
 from mailflow.inbound import worker as inbound_worker
 from mailflow.inbound.component import run_imap_pollers, run_listener
 from mailflow.outbox import loop
-from mailflow.outbox.scheduler import build_scheduler
+from mailflow.outbox.scheduler import build_scheduler, catch_up
 from mailflow.outbox.transports import Transport
 from mailflow.outbox.worker import Outbox
 from mailflow.settings import Settings, split_hostport
@@ -30,6 +37,8 @@ from mailflow.web.app import create_app
 
 log = logging.getLogger(__name__)
 Component = Callable[[asyncio.Event], Awaitable[None]]
+RESTART_FIRST_SECONDS = 1.0
+RESTART_MAX_SECONDS = 60.0
 
 
 def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[loop.Step]:
@@ -44,10 +53,14 @@ def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[l
 
 
 def build_worker(
-    settings: Settings, engine: Engine, *, transport: Transport | None = None
+    settings: Settings,
+    engine: Engine,
+    *,
+    transport: Transport | None = None,
+    health: Health | None = None,
 ) -> loop.Worker:
     """A worker over every queue, sending through `transport` (default: the configured one)."""
-    outbox = Outbox.open(settings, engine, transport)
+    outbox = Outbox.open(settings, engine, transport, health=health)
     return loop.Worker(outbox, queue_drainers(settings, engine, outbox))
 
 
@@ -58,24 +71,26 @@ def run_until_empty(
     return asyncio.run(loop.until_empty(build_worker(settings, engine, transport=transport)))
 
 
-def web_component(settings: Settings, engine: Engine, listen: str) -> Component:
-    """uvicorn serving the web app until stop is set."""
+def web_component(
+    settings: Settings, engine: Engine, listen: str, *, health: Health | None = None
+) -> Component:
+    """uvicorn serving the web app until stop is set (a fresh server on each restart)."""
     host, port = split_hostport(listen, 8000)
-    config = uvicorn.Config(
-        create_app(settings, engine),
-        host=host,
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        server_header=False,
-    )
-    server = uvicorn.Server(config)
+    app = create_app(settings, engine, health=health)
 
     async def run(stop: asyncio.Event) -> None:
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", server_header=False
+        )
+        server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
-        await stop.wait()
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
+        stopping.cancel()
         await serving
+        if not stop.is_set():
+            raise RuntimeError(f"the web server on {host}:{port} stopped by itself")
 
     log.info("web on http://%s:%s", host, port)
     return run
@@ -88,11 +103,12 @@ def worker_component(
     *,
     transport: Transport | None = None,
     idle_seconds: float = loop.IDLE_SECONDS,
+    health: Health | None = None,
 ) -> Component:
     """The worker draining every queue, woken at once when inbound mail is stored."""
 
     async def run(stop: asyncio.Event) -> None:
-        worker = build_worker(settings, engine, transport=transport)
+        worker = build_worker(settings, engine, transport=transport, health=health)
         log.info("worker running (transport %s)", settings.outbound.transport)
         await loop.forever(worker, stop, wake=wake, idle_seconds=idle_seconds)
 
@@ -100,9 +116,11 @@ def worker_component(
 
 
 def scheduler_component(settings: Settings, engine: Engine) -> Component:
-    """The campaign scheduler (APScheduler), until stop is set."""
+    """The campaign scheduler (APScheduler), until stop is set; runs missed while nothing was
+    up are caught up first (within outbound.campaign_grace_hours)."""
 
     async def run(stop: asyncio.Event) -> None:
+        await asyncio.to_thread(catch_up, settings, engine)
         scheduler = build_scheduler(settings, engine)
         scheduler.start()
         try:
@@ -129,41 +147,90 @@ def inbound_components(
 
 
 def components(
-    settings: Settings, engine: Engine, *, web: str, smtp: str | None
+    settings: Settings,
+    engine: Engine,
+    *,
+    web: str,
+    smtp: str | None,
+    health: Health | None = None,
 ) -> list[Component]:
-    """Everything `mailflow up` runs, in start order."""
+    """Everything `mailflow up` runs, in start order; they share one Health."""
     wake = asyncio.Event()
+    health = health or Health()
     return [
-        web_component(settings, engine, web),
-        *inbound_components(settings, engine, wake, smtp=smtp),
-        worker_component(settings, engine, wake),
-        scheduler_component(settings, engine),
+        named("web", web_component(settings, engine, web, health=health)),
+        *(named("inbound", part) for part in inbound_components(settings, engine, wake, smtp=smtp)),
+        named("worker", worker_component(settings, engine, wake, health=health)),
+        named("scheduler", scheduler_component(settings, engine)),
     ]
 
 
-async def run_components(parts: list[Component]) -> None:
-    """Run components until SIGINT/SIGTERM or until one of them fails."""
-    stop = asyncio.Event()
+def named(name: str, part: Component) -> Component:
+    """`part`, known by `name` in logs and /healthz."""
+    part.__name__ = name
+    return part
+
+
+async def supervise(
+    part: Component,
+    stop: asyncio.Event,
+    health: Health,
+    *,
+    first_delay: float = RESTART_FIRST_SECONDS,
+    max_delay: float = RESTART_MAX_SECONDS,
+) -> None:
+    """Run `part` until stop is set; each crash (or unasked return) is logged and the part
+    restarted after a backoff that doubles up to `max_delay` (and starts over once it has
+    run for `max_delay`)."""
+    name = getattr(part, "__name__", "component")
+    running = asyncio.get_running_loop()
+    delay = first_delay
+    while not stop.is_set():
+        health.set_component(name, "running")
+        started = running.time()
+        try:
+            await part(stop)
+        except (Exception, SystemExit) as exc:  # uvicorn exits when it cannot bind
+            error = f"{exc.__class__.__name__}: {exc}"
+            log.exception("component %s crashed; restarting in %.1f s", name, delay)
+        else:
+            if stop.is_set():
+                break
+            error = "returned by itself"
+            log.error("component %s stopped by itself; restarting in %.1f s", name, delay)
+        if running.time() - started >= max_delay:
+            delay = first_delay
+        health.set_component(name, "restarting", error)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, max_delay)
+    health.set_component(name, "stopped")
+
+
+async def run_components(
+    parts: list[Component], *, health: Health | None = None, stop: asyncio.Event | None = None
+) -> None:
+    """Run components, each supervised, until SIGINT/SIGTERM (or `stop` is set)."""
+    stop = stop or asyncio.Event()
+    health = health or Health()
     running = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        running.add_signal_handler(sig, stop.set)
-    tasks = [asyncio.create_task(part(stop)) for part in parts]
-    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    stop.set()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    for result in results:
-        if isinstance(result, Exception):
-            raise result
+        with contextlib.suppress(RuntimeError, ValueError):  # not the main thread (tests)
+            running.add_signal_handler(sig, stop.set)
+    await asyncio.gather(*(supervise(part, stop, health) for part in parts))
 
 
 def run_service(settings: Settings, engine: Engine, *, web: str, smtp: str | None) -> None:
     """Block running every component; returns on Ctrl+C or SIGTERM."""
-    asyncio.run(run_components(components(settings, engine, web=web, smtp=smtp)))
+    health = Health()
+    parts = components(settings, engine, web=web, smtp=smtp, health=health)
+    asyncio.run(run_components(parts, health=health))
 
 
 def run_worker(settings: Settings, engine: Engine) -> None:
     """Block running the worker alone (`mailflow worker`); returns on Ctrl+C or SIGTERM."""
-    asyncio.run(run_components([worker_component(settings, engine, asyncio.Event())]))
+    worker = named("worker", worker_component(settings, engine, asyncio.Event()))
+    asyncio.run(run_components([worker]))
 
 
 def run_listener_only(settings: Settings, engine: Engine, *, smtp: str | None) -> None:
@@ -174,6 +241,7 @@ def run_listener_only(settings: Settings, engine: Engine, *, smtp: str | None) -
         update={"inbound": settings.inbound.model_copy(update={"imap": [], "smtp_enabled": True})}
     )
 
+    @functools.partial(named, "inbound-worker")
     async def inbound_only(stop: asyncio.Event) -> None:
         outbox = Outbox.open(settings, engine)
         worker = loop.Worker(outbox, [loop.in_thread(inbound_worker.drain, settings, engine)])

@@ -84,11 +84,19 @@ class OutboundSettings(BaseModel):
     batch_size: int = Field(default=50, ge=1, le=1000)
     max_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = Field(default=60, ge=0)
-    lease_seconds: float = Field(default=300, gt=0)
+    # Renewed every third of itself while a row is worked on, so a killed worker's rows are
+    # free again within this many seconds.
+    lease_seconds: float = Field(default=60, gt=0)
     cap_days: int = Field(default=7, ge=0)
     dkim_domain: str | None = None
     dkim_selector: str | None = None
     dkim_key_file: str | None = None
+    # A relay that cannot be reached pauses sending (rows keep their attempts): first pause,
+    # doubled per failed try, up to the longest.
+    relay_pause_base_seconds: float = Field(default=5, gt=0)
+    relay_pause_max_seconds: float = Field(default=300, ge=0)
+    # A campaign run missed while nothing was up is caught up on start within this grace.
+    campaign_grace_hours: float = Field(default=24, ge=0)
 
 
 class ImapMailbox(BaseModel):

@@ -174,6 +174,16 @@ def _post(client: httpx.Client, hook: WebhookSettings, delivery: WebhookDelivery
     return Outcome(reply.status_code, f"HTTP {reply.status_code}: {reply.text[:200]}", retry)
 
 
+def _attempt(client: httpx.Client, hook: WebhookSettings, delivery: WebhookDelivery) -> Outcome:
+    """One POST; whatever goes wrong with this delivery alone (a URL httpx cannot use, a
+    payload that is not JSON) fails it with the reason, and the drain goes on."""
+    try:
+        return _post(client, hook, delivery)
+    except Exception as exc:  # poison: this row fails, not the worker
+        log.exception("webhook %s: cannot be sent", delivery.id)
+        return Outcome(None, f"cannot be sent: {exc.__class__.__name__}: {exc}"[:500], False)
+
+
 def _claim(engine: Engine, now: datetime, limit: int) -> list[WebhookDelivery]:
     """Lease up to `limit` due rows in one statement, so two workers never send the same row."""
     due = (
@@ -232,7 +242,7 @@ def drain(
             if hook is None:
                 results.append((delivery, None, Outcome(None, "subscription removed", False)))
                 continue
-            results.append((delivery, hook, _post(client, hook, delivery)))
+            results.append((delivery, hook, _attempt(client, hook, delivery)))
     finally:
         if own_client:
             client.close()

@@ -1,4 +1,12 @@
-"""Engine and session factory: SQLite by default (WAL, foreign keys), PostgreSQL for scale."""
+"""Engine and session factory: SQLite by default (WAL, foreign keys), PostgreSQL for scale.
+
+SQLite transactions begin as writers (BEGIN IMMEDIATE, the pysqlite recipe of SQLAlchemy's
+"Serializable isolation / Savepoints / Transactional DDL"): a deferred transaction that reads
+and then writes cannot wait for the write lock (SQLITE_BUSY at once, busy_timeout does not
+apply), so under concurrent writers it failed with "database is locked". An immediate one
+waits its turn, up to busy_timeout, before its first read. A connection that only reads may
+ask for a deferred BEGIN with the execution option `sqlite_deferred=True` (READ_ONLY).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +39,13 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+READ_ONLY = {"sqlite_deferred": True}  # Connection.execution_options(**READ_ONLY)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own implicit BEGIN (deferred, and only before DML) is turned off; the
+    # "begin" hook below emits every BEGIN itself.
+    dbapi_connection.isolation_level = None
     dbapi_connection.create_function("mf_local", 2, local_time, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -39,6 +53,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """Every transaction a writer from its first statement, unless asked to only read."""
+    deferred = conn.get_execution_options().get("sqlite_deferred", False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -49,6 +69,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)

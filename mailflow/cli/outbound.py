@@ -19,6 +19,8 @@ from storage.models import REQUEST_STATES, Contact, SurveyRequest
 
 contacts_app = typer.Typer(help="Contacts.", no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
+requests_app = typer.Typer(help="Survey requests: list them, re-queue failed ones.")
+app.add_typer(requests_app, name="requests")
 
 
 def short_time(value: datetime | None) -> str:
@@ -57,12 +59,15 @@ def event(
     typer.echo(json.dumps(result.as_dict()))
 
 
-@app.command()
+@requests_app.callback(invoke_without_command=True)
 def requests(
+    ctx: typer.Context,
     state: str | None = typer.Option(None, "--state", help=f"One of: {', '.join(REQUEST_STATES)}."),
     limit: int = typer.Option(100, "--limit", min=1, help="Show at most this many (newest first)."),
 ) -> None:
     """List survey requests, with the reason for suppressed ones and errors of failed ones."""
+    if ctx.invoked_subcommand is not None:
+        return
     if state is not None and state not in REQUEST_STATES:
         fail(f"--state: unknown state '{state}' (one of: {', '.join(REQUEST_STATES)})")
     current = settings()
@@ -86,6 +91,28 @@ def requests(
             request.reason or request.last_error or "",
         )
     console.print(table)
+
+
+@requests_app.command("retry")
+def requests_retry(
+    state: str = typer.Option("failed", "--state", help="The state to re-queue (failed)."),
+    since: datetime | None = typer.Option(
+        None, "--since", help="Only rows last due at or after this date/time (UTC)."
+    ),
+    survey: str | None = typer.Option(None, "--survey", help="Only this survey's requests."),
+) -> None:
+    """Re-queue failed requests in bulk (after a relay outage): attempts reset, due now."""
+    from mailflow.outbox.retry import RetryRefused, retry_requests
+
+    current = settings()
+    db = engine(current)
+    try:
+        count = retry_requests(db, state=state, since=since, survey=survey)
+    except RetryRefused as exc:
+        fail(f"--state: {exc}")
+    console.print(
+        f"{count} requests re-queued; the worker (or `mailflow worker --until-empty`) sends them."
+    )
 
 
 @app.command()

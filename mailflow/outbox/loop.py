@@ -4,7 +4,8 @@ A step is `async step(limit) -> int` (0 when nothing is due). Which queues a pas
 what order, is decided by the assembly (mailflow.service); this module only knows how to run
 them: once per pass, until nothing is due, or until stopped. The outbox's own steps (survey
 requests, notifications, expiry) share one transport, so SMTP connections are reused across
-batches; synchronous drainers run in a thread.
+batches; synchronous drainers run in a thread. A step that raises is logged and skipped for
+this pass: one broken queue (or the database away for a moment) never stops the others.
 """
 
 from __future__ import annotations
@@ -70,7 +71,13 @@ class Worker:
         limit = self.outbox.settings.outbound.batch_size
         total = 0
         for step in self.steps:
-            total += await step(limit)
+            name = getattr(step, "__name__", "step")
+            try:
+                total += await step(limit)
+            except OperationalError as exc:  # database away for a moment: say so, go on
+                log.warning("worker step %s failed, retrying next pass: %s", name, exc)
+            except Exception:  # a bug in one queue's drainer: logged, the others go on
+                log.exception("worker step %s failed; the other queues go on", name)
         return total
 
     async def close(self) -> None:
@@ -101,16 +108,11 @@ async def forever(
     try:
         while not stop.is_set():
             wake.clear()  # before the pass: what is stored during it wakes the next at once
-            try:
-                if await worker.one_pass():
-                    continue
-            except OperationalError as exc:  # database away for a moment: say so, try again
-                log.warning("worker pass failed, retrying: %s", exc)
+            if await worker.one_pass():
+                continue
             waits = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait(
-                    waits, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
+                await asyncio.wait(waits, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
             for waiting in waits:
                 waiting.cancel()
     finally:

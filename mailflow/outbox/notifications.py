@@ -13,9 +13,10 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from mailflow.outbox.claim import claim
-from mailflow.outbox.outcomes import Job, Recorder
+from mailflow.outbox.outcomes import Job
 from mailflow.outbox.pipeline import deliver
 from mailflow.outbox.worker import Outbox
+from mailflow.render.envelope import mailbox
 from mailflow.settings import Settings
 from storage.engine import session_scope
 from storage.models import Notification
@@ -36,12 +37,11 @@ def _jobs(outbox: Outbox, ids: list[int]) -> tuple[list[Job], list[tuple[Job, st
         rows = session.exec(select(Notification).where(col(Notification.id).in_(ids))).all()
         for row in rows:
             assert row.id is not None
-            job = Job(
-                row_id=row.id, attempts=row.attempts, sender=sender, recipients=[row.recipient]
-            )
+            job = Job(row_id=row.id, attempts=row.attempts, sender=sender, recipients=[])
             try:
+                job.recipients = [mailbox(row.recipient)]
                 job.raw = message_of(row)
-            except (KeyError, TypeError) as exc:  # a row written by hand: fail it, say why
+            except Exception as exc:  # bad data (a row written by hand…): fail it, say why
                 log.exception("notification %s: cannot make the message", row.id)
                 broken.append((job, f"cannot make the message: {exc}"))
             else:
@@ -52,17 +52,21 @@ def _jobs(outbox: Outbox, ids: list[int]) -> tuple[list[Job], list[tuple[Job, st
 async def drain_notifications(outbox: Outbox, *, limit: int) -> int:
     """Claim and send one batch of due notifications; the number processed."""
     out = outbox.settings.outbound
+    if outbox.relay.paused():
+        return 0
+    owner = outbox.lease_owner()
     ids = claim(
         outbox.engine,
         Notification,
-        owner=outbox.lease_owner(),
+        owner=owner,
         limit=min(limit, out.batch_size),
         lease_seconds=out.lease_seconds,
     )
     if not ids:
         return 0
     jobs, broken = _jobs(outbox, ids)
-    recorder = Recorder(outbox.engine, Notification, out)
+    recorder = outbox.recorder(Notification, owner)
+    recorder.hold([job.row_id for job, _ in broken])
     for job, error in broken:
         recorder.failed(job, error)
     await deliver(outbox.transport, recorder, jobs)

@@ -2,7 +2,14 @@
 
 Accepted -> sent. Transient trouble -> scheduled again after an exponential backoff, until
 max_attempts, then failed with last_error. Permanent -> failed. A refused recipient -> the
-request is bounced and the contact's address is marked, so nothing is sent to it again.
+request is bounced and the contact's address is marked, so nothing is sent to it again. The
+relay unreachable -> the row goes back as it was (its attempt given back) and sending pauses
+(mailflow.outbox.relay). A message that cannot be made (bad data, a template bug) -> that row
+failed with the reason; the others go on.
+
+Every change after the claim is fenced by it: the UPDATE matches only a row still `sending`
+under this drain's lease owner, so a worker that lost its lease can mark nothing. The lease is
+renewed while the drain works (`renew`), and a job whose row is no longer held is not sent.
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, update
 
+from mailflow.health import Health, queue_name
+from mailflow.outbox.relay import Relay
 from mailflow.outbox.transports import (
     PermanentSendError,
     RecipientRefused,
+    RelayUnavailable,
     TransientSendError,
     Transport,
 )
@@ -79,12 +89,26 @@ class Recorder:
     wire, so one commit serves several messages. Failures are written at once.
     """
 
-    def __init__(self, engine: Engine, model: Any, outbound: OutboundSettings):
+    def __init__(
+        self,
+        engine: Engine,
+        model: Any,
+        outbound: OutboundSettings,
+        *,
+        owner: str,
+        relay: Relay,
+        health: Health,
+    ):
         self.engine, self.model, self.outbound = engine, model, outbound
+        self.owner, self.relay, self.health = owner, relay, health
+        self.queue = queue_name(model)
+        self._sent_count = health.sent.labels(queue=self.queue)
         self.table = model.__table__
         self._sent: list[dict[str, Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._conn: Connection | None = None
+        self.held: set[int] = set()  # rows this drain still holds under its lease
+        self._renewed = utcnow()
         c = self.table.c
         marks: dict[str, Any] = {
             "state": RequestState.SENT,
@@ -93,12 +117,49 @@ class Recorder:
             "lease_owner": None,
             "lease_until": None,
         }
-        mark = update(self.table).where(c.id == bindparam("row"), c.state == RequestState.SENDING)
+        mark = update(self.table).where(c.id == bindparam("row"), *self._fence())
         self._mark = mark.values(**marks)
         self._mark_expiring = mark.values(**marks, expires_at=bindparam("exp"))
 
+    def _fence(self) -> tuple[Any, ...]:
+        """The claim a change must still hold: `sending`, under this drain's owner."""
+        c = self.table.c
+        return (c.state == RequestState.SENDING, c.lease_owner == self.owner)
+
+    def hold(self, ids: list[int]) -> None:
+        """Rows just claimed by this drain."""
+        self.held.update(ids)
+
+    def holds(self, job: Job) -> bool:
+        """Whether `job`'s row is still ours: renewed in time and not taken by another."""
+        lease = self.outbound.lease_seconds
+        fresh = (utcnow() - self._renewed).total_seconds() < lease * 0.9
+        return fresh and job.row_id in self.held
+
+    def renew(self) -> None:
+        """Extend the lease on every row this drain still holds (one UPDATE); rows someone
+        else took meanwhile drop out of `held`."""
+        now = utcnow()
+        asked = set(self.held)  # rows held (or marked) meanwhile are left as they are
+        if asked:
+            c = self.table.c
+            with self.engine.begin() as conn:
+                kept = conn.execute(
+                    update(self.table)
+                    .where(c.id.in_(sorted(asked)), *self._fence())
+                    .values(lease_until=now + timedelta(seconds=self.outbound.lease_seconds))
+                    .returning(c.id)
+                ).scalars()
+                lost = asked - set(kept)
+            if lost:
+                log.warning("%s: lease lost on %d rows; another has them", self.queue, len(lost))
+                self.held -= lost
+        self._renewed = now
+
     def sent(self, job: Job) -> Mark:
-        """Queue `job`'s sent mark; awaiting the result commits it."""
+        """Queue `job`'s sent mark; awaiting the result commits it (the row stays held, its
+        lease renewed, until then)."""
+        self._sent_count.inc()
         now = utcnow()
         row: dict[str, Any] = {"row": job.row_id, "at": now}
         if job.expiration_days is not None:
@@ -116,6 +177,7 @@ class Recorder:
             return
         try:
             self._write(pending)
+            self.held.difference_update(row["row"] for row in pending)
         except Exception as exc:  # each sender waiting on one of these marks raises it
             for waiter in waiters:
                 if not waiter.done():
@@ -152,11 +214,12 @@ class Recorder:
                 self._conn = None
 
     def _update(self, row_id: int, **values: Any) -> None:
+        self.held.discard(row_id)
         c = self.table.c
         with self.engine.begin() as conn:
             conn.execute(
                 update(self.table)
-                .where(c.id == row_id, c.state == RequestState.SENDING)
+                .where(c.id == row_id, *self._fence())
                 .values(lease_owner=None, lease_until=None, **values)
             )
 
@@ -164,12 +227,24 @@ class Recorder:
         if job.attempts >= self.outbound.max_attempts:
             self.failed(job, f"gave up after {job.attempts} attempts: {error}")
             return
+        self.health.retried.labels(queue=self.queue).inc()
         due = utcnow() + backoff(self.outbound, job.attempts)
         self._update(
             job.row_id, state=RequestState.SCHEDULED, due_at=due, last_error=error[:ERROR_MAX]
         )
 
+    def released(self, job: Job, error: str) -> None:
+        """Back to the queue as it was, its attempt given back: the relay was the trouble."""
+        c = self.table.c
+        self._update(
+            job.row_id,
+            state=RequestState.SCHEDULED,
+            attempts=c.attempts - 1,
+            last_error=error[:ERROR_MAX],
+        )
+
     def failed(self, job: Job, error: str) -> None:
+        self.health.failed.labels(queue=self.queue).inc()
         self._update(job.row_id, state=RequestState.FAILED, last_error=error[:ERROR_MAX])
 
     def bounced(self, job: Job, refused: RecipientRefused) -> None:
@@ -177,11 +252,13 @@ class Recorder:
         if "reason" not in self.table.c:  # a notification: its recipient is not a contact
             self.failed(job, f"recipient refused: {reason}")
             return
+        self.held.discard(job.row_id)
+        self.health.failed.labels(queue=self.queue).inc()
         c = self.table.c
         with self.engine.begin() as conn:
             conn.execute(
                 update(self.table)
-                .where(c.id == job.row_id, c.state == RequestState.SENDING)
+                .where(c.id == job.row_id, *self._fence())
                 .values(
                     state=RequestState.BOUNCED,
                     reason=f"address bounced: {reason}",
@@ -203,9 +280,26 @@ async def attempt(
 ) -> Mark | None:
     """Send one job (the transport awaits `ready` before the message can be accepted) and
     record its outcome: failures are committed before this returns; a success returns its
-    sent mark, committed when awaited."""
+    sent mark, committed when awaited. Nothing is sent for a row this drain no longer holds,
+    nor while the relay is paused (the row goes back with its attempt)."""
+    if not recorder.holds(job):
+        recorder.held.discard(job.row_id)  # not renewed any more: its lease runs out
+        log.warning("row %s: lease lost before sending; left to its new owner", job.row_id)
+        return None
+    if recorder.relay.paused():
+        recorder.released(job, f"relay unavailable: {recorder.relay.status.error}")
+        return None
     try:
-        await transport.send(job.sender, job.recipients, job.message(), ready=ready)
+        raw = job.message()
+    except Exception as exc:  # bad data or a template bug: this row fails, the others go on
+        log.exception("row %s: cannot make the message", job.row_id)
+        recorder.failed(job, f"cannot make the message: {exc.__class__.__name__}: {exc}")
+        return None
+    try:
+        await transport.send(job.sender, job.recipients, raw, ready=ready)
+    except RelayUnavailable as exc:
+        recorder.relay.down(str(exc))
+        recorder.released(job, f"relay unavailable: {exc}")
     except RecipientRefused as exc:
         log.warning("row %s: recipient refused: %s", job.row_id, exc)
         recorder.bounced(job, exc)
@@ -216,6 +310,7 @@ async def attempt(
         log.warning("row %s: failed: %s", job.row_id, exc)
         recorder.failed(job, str(exc))
     else:
+        recorder.relay.up()
         return recorder.sent(job)
     return None
 

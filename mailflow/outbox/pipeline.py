@@ -6,16 +6,22 @@ marks other senders queued meanwhile. So per sender at most one message is accep
 to be) but not yet recorded: a crash repeats at most `concurrency` messages.
 
 The next batch is claimed (and its Message-IDs committed) while the last jobs of the current
-one are still being sent, so connections do not wait at a barrier between batches.
+one are still being sent, so connections do not wait at a barrier between batches. Meanwhile
+the leases of every row held are renewed every third of the lease, and no new batch is
+claimed while the relay is paused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Callable
 
 from mailflow.outbox.outcomes import Job, Mark, Recorder, attempt, gather_all
 from mailflow.outbox.transports import Transport
+
+log = logging.getLogger(__name__)
 
 # (rows claimed, jobs to send) for at most the given number of rows; (0, []) = nothing due.
 NextBatch = Callable[[int], tuple[int, list[Job]]]
@@ -52,12 +58,13 @@ async def pump(
                     break
                 await hungry.wait()
                 hungry.clear()
-                if stopped:
+                if stopped or recorder.relay.paused():
                     break
                 count, jobs = next_batch(limit - claimed)
                 if not count:
                     break
                 claimed += count
+                recorder.hold([job.row_id for job in jobs])
                 for job in jobs:
                     queue.put_nowait(job)
                 refill_wanted()
@@ -80,9 +87,22 @@ async def pump(
             hungry.set()
             raise
 
+    async def keep_leases() -> None:
+        interval = recorder.outbound.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(recorder.renew)
+            except Exception as exc:  # the database away: rows not renewed are not sent
+                log.warning("renewing leases failed: %s", exc)
+
+    renewing = asyncio.create_task(keep_leases())
     try:
         await gather_all([feed(), *(send() for _ in range(concurrency))])
     finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
         recorder.close()
     return claimed
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from mailflow.outbox.transports import Transport, transport_for
 from mailflow.outbox.worker import Outbox
 from mailflow.render import Recipient, new_message_id
+from mailflow.render.envelope import mailbox
 from mailflow.settings import Settings
 from storage.clock import utcnow
 from storage.engine import session_scope
@@ -71,7 +72,7 @@ def resend_request(
 
     async def send() -> None:
         try:
-            await outbox.transport.send(reply_to, [who.email], raw)
+            await outbox.transport.send(reply_to, [mailbox(who.email)], raw)
         finally:
             if transport is None:
                 await outbox.transport.close()

@@ -30,6 +30,11 @@ class TransientSendError(SendError):
     """Try again later: 4xx replies, dropped connections, timeouts."""
 
 
+class RelayUnavailable(TransientSendError):
+    """The relay itself cannot take mail now (connection refused or timed out, 421, TLS
+    failure): nothing is wrong with the message, so its attempts are not spent."""
+
+
 class PermanentSendError(SendError):
     """Do not try again: 5xx replies to the message."""
 
@@ -175,9 +180,9 @@ class SmtpTransport:
         raw: bytes,
         ready: Awaitable[None] | None,
     ) -> None:
+        if not client.is_connected:
+            await _connect(client)
         try:
-            if not client.is_connected:
-                await client.connect()
             await _transaction(client, sender, recipients, raw, ready)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             first = exc.recipients[0]
@@ -185,8 +190,10 @@ class SmtpTransport:
                 raise TransientSendError(f"{first.code} {first.message}") from exc
             raise RecipientRefused(first.recipient, first.code, first.message) from exc
         except aiosmtplib.SMTPResponseException as exc:
-            if exc.code == 421 or 400 <= exc.code < 500:
-                self._drop(client, exc.code == 421)
+            if exc.code == 421:  # the relay is closing the channel: the relay, not the message
+                self._drop(client, True)
+                raise RelayUnavailable(f"{exc.code} {exc.message}") from exc
+            if 400 <= exc.code < 500:
                 raise TransientSendError(f"{exc.code} {exc.message}") from exc
             raise PermanentSendError(f"{exc.code} {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
@@ -211,6 +218,29 @@ class SmtpTransport:
         self._idle = None
 
 
+async def _connect(client: aiosmtplib.SMTP) -> None:
+    """Connect (and STARTTLS, log in); any failure here is the relay's, not a message's."""
+    try:
+        await client.connect()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError, ssl.SSLError) as exc:
+        if client.is_connected:
+            client.close()
+        raise RelayUnavailable(f"{exc.__class__.__name__}: {exc}") from exc
+
+
+def _utf8_options(client: aiosmtplib.SMTP, sender: str, recipients: list[str]) -> list[str]:
+    """["SMTPUTF8"] when an address has a Unicode local part and the relay offers it; a relay
+    that does not cannot carry this one message (PermanentSendError naming the address)."""
+    unicode = [address for address in (sender, *recipients) if not address.isascii()]
+    if not unicode:
+        return []
+    if not client.supports_extension("smtputf8"):
+        raise PermanentSendError(
+            f"the relay does not offer SMTPUTF8, which the address {unicode[0]} needs"
+        )
+    return ["SMTPUTF8"]
+
+
 async def _transaction(
     client: aiosmtplib.SMTP,
     sender: str,
@@ -226,12 +256,14 @@ async def _transaction(
         except aiosmtplib.SMTPHeloError:
             await client.helo()
     options = [f"size={len(raw)}"] if client.supports_extension("size") else []
+    utf8 = _utf8_options(client, sender, recipients)
+    encoding = "utf-8" if utf8 else "ascii"
     try:
-        await client.mail(sender, options=options)
+        await client.mail(sender, options=options + utf8, encoding=encoding)
         refused: list[aiosmtplib.SMTPRecipientRefused] = []
         for recipient in recipients:
             try:
-                await client.rcpt(recipient)
+                await client.rcpt(recipient, encoding=encoding)
             except aiosmtplib.SMTPRecipientRefused as exc:
                 refused.append(exc)
         if len(refused) == len(recipients):

@@ -22,11 +22,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlmodel import Session
 
+from mailflow.health import Health, queue_name
 from mailflow.outbox.claim import claim
 from mailflow.outbox.outcomes import Job, Recorder
 from mailflow.outbox.pipeline import pump
+from mailflow.outbox.relay import Relay
 from mailflow.outbox.transports import Transport, transport_for
 from mailflow.render import Recipient, Renderer, new_message_id
+from mailflow.render.envelope import mailbox
 from mailflow.settings import Settings
 from mailflow.triggers import (
     Bounced,
@@ -52,19 +55,41 @@ def worker_id() -> str:
 
 @dataclass
 class Outbox:
-    """What one worker needs to send: settings, database, transport, renderer."""
+    """What one worker needs to send: settings, database, transport, renderer, and the
+    relay's state and the process's health, shared by all its drains."""
 
     settings: Settings
     engine: Engine
     transport: Transport
+    health: Health = field(default_factory=Health)
     renderer: Renderer = field(init=False)
+    relay: Relay = field(init=False)
 
     def __post_init__(self) -> None:
         self.renderer = Renderer(self.settings)
+        self.relay = Relay(self.settings.outbound, self.health)
 
     @classmethod
-    def open(cls, settings: Settings, engine: Engine, transport: Transport | None = None) -> Outbox:
-        return cls(settings, engine, transport or transport_for(settings))
+    def open(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        transport: Transport | None = None,
+        *,
+        health: Health | None = None,
+    ) -> Outbox:
+        return cls(settings, engine, transport or transport_for(settings), health or Health())
+
+    def recorder(self, model: Any, owner: str) -> Recorder:
+        """Outcomes for `model`'s rows claimed by `owner`."""
+        return Recorder(
+            self.engine,
+            model,
+            self.settings.outbound,
+            owner=owner,
+            relay=self.relay,
+            health=self.health,
+        )
 
     @staticmethod
     def lease_owner() -> str:
@@ -107,7 +132,7 @@ def _claimed_rows(session: Session, ids: list[int]) -> list[Any]:
     return list(session.connection().execute(query).mappings())
 
 
-def prepare(outbox: Outbox, ids: list[int]) -> list[Job]:
+def prepare(outbox: Outbox, ids: list[int], owner: str) -> list[Job]:
     """Check the claimed requests and fix their Message-IDs, committed in one transaction
     (Core statements, one executemany per kind of change); rendering is left to the job, so
     it overlaps the network waits of other sends."""
@@ -128,74 +153,101 @@ def prepare(outbox: Outbox, ids: list[int]) -> list[Job]:
         for row in rows:
             request_id = row["id"]
             try:
-                survey = settings.survey(row["survey_key"])
-            except KeyError:
+                job = _prepare_row(outbox, session, row, now, cap, capped, stopped, fixed)
+            except Exception as exc:  # bad data: this request fails with the reason, not the batch
+                log.exception("request %s: cannot prepare", request_id)
                 failed.append(
                     {
                         "row": request_id,
-                        "why": "survey no longer configured",
-                        "error": f"unknown survey '{row['survey_key']}'",
+                        "why": "cannot prepare the email",
+                        "error": f"{exc.__class__.__name__}: {exc}"[:500],
                     }
                 )
                 continue
-            contact = _contact(row)
-            candidate = Candidate(survey=survey, contact=contact, at=now, request_id=request_id)
-            reason = suppression_reason(session, settings, candidate, list(SEND_TIME_RULES))
-            if reason is None and row["contact_id"] in capped:
-                reason = FrequencyCap.reason(cap)
-            if reason:
-                stopped.append({"row": request_id, "why": reason})
-                continue
-            if cap:
-                capped.add(row["contact_id"])  # one survey per contact per batch, too
-            message_id = row["message_id"] or new_message_id(settings.msgid_domain)
-            employee_id = row["employee_id"]
-            if row["ticket_employee_id"] is not None:
-                employee_id = row["ticket_employee_id"]  # rated: the employee at send time
-            if message_id != row["message_id"] or employee_id != row["employee_id"]:
-                fixed.append(
-                    {
-                        "row": request_id,
-                        "mid": message_id,
-                        "emp": employee_id,
-                        "new": message_id != row["message_id"],
-                    }
-                )
-            who = Recipient(
-                request_id=request_id,
-                email=contact.email,
-                name=contact.name,
-                ticket_ref=row["ticket_ref"],
-                ticket_title=row["ticket_title"],
-            )
-            # One signed reply address per email: Reply-To, and the envelope sender so that
-            # bounces come back matched.
-            reply_to = outbox.renderer.reply_address(request_id)
-            jobs.append(
-                Job(
-                    row_id=request_id,
-                    attempts=row["attempts"],
-                    sender=reply_to,
-                    recipients=[contact.email],
-                    contact_id=contact.id,
-                    expiration_days=survey.expiration_days,
-                    build=partial(
-                        outbox.renderer.render,
-                        survey,
-                        who,
-                        locale=row["locale"],
-                        message_id=message_id,
-                        reply_to=reply_to,
-                    ),
-                )
-            )
-        _write_prepared(session.connection(), now, stopped=stopped, failed=failed, fixed=fixed)
+            if job is not None:
+                jobs.append(job)
+        _write_prepared(
+            session.connection(), now, owner, stopped=stopped, failed=failed, fixed=fixed
+        )
+    if failed:
+        outbox.health.failed.labels(queue=queue_name(SurveyRequest)).inc(len(failed))
     return jobs
+
+
+def _prepare_row(
+    outbox: Outbox,
+    session: Session,
+    row: Any,
+    now: datetime,
+    cap: int,
+    capped: set[int],
+    stopped: list[dict[str, Any]],
+    fixed: list[dict[str, Any]],
+) -> Job | None:
+    """One claimed request: suppressed (added to `stopped`), or its job with the Message-ID
+    fixed (added to `fixed`); raises for bad data, which fails this request alone."""
+    settings = outbox.settings
+    request_id = row["id"]
+    try:
+        survey = settings.survey(row["survey_key"])
+    except KeyError:
+        raise LookupError(f"unknown survey '{row['survey_key']}' (no longer configured)") from None
+    contact = _contact(row)
+    recipient = mailbox(contact.email)  # an address that cannot be written fails here
+    candidate = Candidate(survey=survey, contact=contact, at=now, request_id=request_id)
+    reason = suppression_reason(session, settings, candidate, list(SEND_TIME_RULES))
+    if reason is None and row["contact_id"] in capped:
+        reason = FrequencyCap.reason(cap)
+    if reason:
+        stopped.append({"row": request_id, "why": reason})
+        return None
+    if cap:
+        capped.add(row["contact_id"])  # one survey per contact per batch, too
+    message_id = row["message_id"] or new_message_id(settings.msgid_domain)
+    employee_id = row["employee_id"]
+    if row["ticket_employee_id"] is not None:
+        employee_id = row["ticket_employee_id"]  # rated: the employee at send time
+    if message_id != row["message_id"] or employee_id != row["employee_id"]:
+        fixed.append(
+            {
+                "row": request_id,
+                "mid": message_id,
+                "emp": employee_id,
+                "new": message_id != row["message_id"],
+            }
+        )
+    who = Recipient(
+        request_id=request_id,
+        email=contact.email,
+        name=contact.name,
+        ticket_ref=row["ticket_ref"],
+        ticket_title=row["ticket_title"],
+    )
+    # One signed reply address per email: Reply-To, and the envelope sender so that
+    # bounces come back matched.
+    reply_to = outbox.renderer.reply_address(request_id)
+    return Job(
+        row_id=request_id,
+        attempts=row["attempts"],
+        sender=reply_to,
+        recipients=[recipient],
+        contact_id=contact.id,
+        expiration_days=survey.expiration_days,
+        build=partial(
+            outbox.renderer.render,
+            survey,
+            who,
+            locale=row["locale"],
+            message_id=message_id,
+            reply_to=reply_to,
+        ),
+    )
 
 
 def _write_prepared(
     conn: Connection,
     now: datetime,
+    owner: str,
     *,
     stopped: list[dict[str, Any]],
     failed: list[dict[str, Any]],
@@ -205,7 +257,10 @@ def _write_prepared(
     SentMessage, so replies to any of a request's messages match)."""
     table, c = SurveyRequest.__table__, SurveyRequest.__table__.c
     leave = {"lease_owner": None, "lease_until": None, "reason": bindparam("why")}
-    by_id = update(table).where(c.id == bindparam("row"))
+    # Fenced by the claim: only rows still `sending` under this drain's owner.
+    by_id = update(table).where(
+        c.id == bindparam("row"), c.state == RequestState.SENDING, c.lease_owner == owner
+    )
     if stopped:
         conn.execute(by_id.values(state=RequestState.SUPPRESSED, **leave), stopped)
     if failed:
@@ -228,6 +283,8 @@ async def drain_requests(outbox: Outbox, *, limit: int, seconds: float | None = 
     claimed or `seconds` have passed; the number of rows claimed (0 = nothing due)."""
     out = outbox.settings.outbound
     owner = outbox.lease_owner()
+    if outbox.relay.paused():
+        return 0
 
     def next_batch(room: int) -> tuple[int, list[Job]]:
         ids = claim(
@@ -237,9 +294,9 @@ async def drain_requests(outbox: Outbox, *, limit: int, seconds: float | None = 
             limit=min(room, out.batch_size),
             lease_seconds=out.lease_seconds,
         )
-        return len(ids), prepare(outbox, ids) if ids else []
+        return len(ids), prepare(outbox, ids, owner) if ids else []
 
-    recorder = Recorder(outbox.engine, SurveyRequest, out)
+    recorder = outbox.recorder(SurveyRequest, owner)
     return await pump(outbox.transport, recorder, next_batch, limit=limit, seconds=seconds)
 
 

@@ -7,10 +7,12 @@ import base64
 import re
 import uuid
 from collections.abc import Iterable
+from email.utils import formataddr
 from functools import cache
 from pathlib import Path
 
 import dkim
+from email_validator import EmailNotValidError, validate_email
 
 from mailflow.mime import multipart_alternative
 from mailflow.settings import Settings
@@ -56,6 +58,43 @@ def encode_header(value: str) -> str:
         chunk += encoded
     words.append(chunk)
     return "\n ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
+
+
+class AddressError(ValueError):
+    """A stored address that cannot be written on an email (str() says why)."""
+
+
+@cache
+def mailbox(address: str) -> str:
+    """The address as it goes on the wire (header and RCPT): the domain IDNA-encoded, the
+    local part as is; an ASCII local part gives a plain ASCII address, a Unicode one needs
+    SMTPUTF8 (see `needs_smtputf8`)."""
+    try:
+        checked = validate_email(
+            header_safe(address), check_deliverability=False, globally_deliverable=False
+        )
+    except EmailNotValidError as exc:
+        raise AddressError(f"address {address!r} cannot be sent to: {exc}") from None
+    return f"{checked.local_part}@{checked.ascii_domain}"
+
+
+def needs_smtputf8(address: str) -> bool:
+    """Whether the address (as `mailbox` writes it) can only travel with SMTPUTF8."""
+    return not address.isascii()
+
+
+def address_header(name: str | None, address: str) -> str:
+    """A To/From/Reply-To value: the name RFC 2047 encoded, the address as `mailbox` writes
+    it; a Unicode local part stays raw UTF-8 in the header (RFC 6532), as SMTPUTF8 wants."""
+    name = header_safe(name or "")
+    wire = mailbox(address)
+    if wire.isascii():
+        return formataddr((name, wire), "utf-8")
+    if not name:
+        return wire
+    # formataddr refuses a non-ASCII address; let it quote and encode the name alone.
+    placeholder = "x@x"
+    return formataddr((name, placeholder), "utf-8")[: -len(placeholder) - 1] + wire + ">"
 
 
 def reply_address(settings: Settings, token: str) -> str:

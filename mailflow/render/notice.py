@@ -18,7 +18,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import email_templates
 from mailflow.mime import qp
-from mailflow.render.envelope import assemble, encode_header, header_safe, new_message_id
+from mailflow.render.envelope import (
+    address_header,
+    assemble,
+    encode_header,
+    header_safe,
+    new_message_id,
+)
 from mailflow.settings import Settings
 from storage.clock import utcnow
 
@@ -73,7 +79,7 @@ def render_notice(
         ("Message-ID", message_id),
         ("Date", format_datetime(utcnow())),
         ("From", formataddr((header_safe(brand.sender_name), brand.sender_email), "utf-8")),
-        ("To", formataddr((header_safe(to_name or ""), header_safe(to)), "utf-8")),
+        ("To", address_header(to_name, to)),
         ("Subject", encode_header(subject)),
         ("Auto-Submitted", "auto-generated"),
         ("X-Auto-Response-Suppress", "OOF, AutoReply"),

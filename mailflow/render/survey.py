@@ -25,6 +25,7 @@ import email_templates
 from mailflow.i18n import ui
 from mailflow.mime import PartTemplate
 from mailflow.render.envelope import (
+    address_header,
     assemble,
     encode_header,
     header_safe,
@@ -295,7 +296,7 @@ class Renderer:
         headers = [
             ("Message-ID", message_id or new_message_id(settings.msgid_domain)),
             ("Date", self._now_header()),
-            ("To", formataddr((header_safe(who.name or ""), header_safe(who.email)), "utf-8")),
+            ("To", address_header(who.name, who.email)),
             (
                 "Reply-To",
                 formataddr((header_safe(settings.brand.company), reply_to), "utf-8"),
@@ -313,4 +314,3 @@ class Renderer:
     def reply_address(self, request_id: int) -> str:
         """The request's reply address (Reply-To and envelope sender), with its signed token."""
         return reply_address(self.settings, self.signer.sign(request_id, Purpose.REPLY))
-

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import Engine
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
+from mailflow.health import Health
 from mailflow.settings import Settings
 from mailflow.web.context import WebContext
 
+DATABASE_TIMEOUT_SECONDS = 5.0
 
-def create_app(settings: Settings, engine: Engine) -> FastAPI:
-    """The web app bound to one settings object and one database."""
+
+def create_app(settings: Settings, engine: Engine, *, health: Health | None = None) -> FastAPI:
+    """The web app bound to one settings object and one database; `health` is the process's
+    (shared with the worker by `mailflow up`), read by /healthz and /metrics."""
     app = FastAPI(
         title="Mailflow",
         docs_url="/api/docs",
@@ -29,10 +37,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     _install_answer_pages(app)
     _install_reports(app)
     _install_escalations(app)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+    _install_health(app, engine, health or Health())
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     async def home() -> str:
@@ -52,6 +57,46 @@ async def _warm_start(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     yield
+
+
+def _install_health(app: FastAPI, engine: Engine, health: Health) -> None:
+    """/healthz (the database checked, each component and the relay reported; 503 when the
+    database does not answer) and /metrics (Prometheus text: queue depths, sent, failed,
+    retried, relay state, restarts)."""
+    health.watch_database(engine)
+    app.state.health = health
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        database = await _database_check(engine)
+        body = {"database": database, **health.snapshot()}
+        troubled = health.relay.state == "down" or any(
+            c["state"] == "restarting" for c in body["components"].values()
+        )
+        status = "down" if not database["ok"] else "degraded" if troubled else "ok"
+        code = 503 if status == "down" else 200
+        return JSONResponse({"status": status, **body}, status_code=code)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        payload = await asyncio.to_thread(generate_latest, health.registry)
+        return Response(payload, media_type=CONTENT_TYPE_LATEST)
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+async def _database_check(engine: Engine) -> dict[str, Any]:
+    """{"ok": True} when the database answers a SELECT within the timeout, else why not."""
+    try:
+        await asyncio.wait_for(asyncio.to_thread(_ping, engine), DATABASE_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return {"ok": False, "error": f"no answer within {DATABASE_TIMEOUT_SECONDS:.0f} s"}
+    except SQLAlchemyError as exc:
+        return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:300]}
+    return {"ok": True}
 
 
 def _install_answer_pages(app: FastAPI) -> None:

@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "mailflow.demo_data",
         "mailflow.notice_words",
         "mailflow.negative",
+        "mailflow.health",
     ),
     (  # configuration and records
         "mailflow.surveys",

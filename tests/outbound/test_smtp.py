@@ -69,13 +69,25 @@ def test_an_accepted_message_reaches_the_server(post, engine, smtp_settings, smt
         assert session.exec(select(SurveyRequest.message_id)).one() == request["Message-ID"]
 
 
-@pytest.mark.parametrize("status", ["421 4.3.2 Service shutting down", "451 4.3.0 Try later"])
-def test_a_4xx_reply_is_retried(post, engine, smtp_settings, smtp_sink, status):
-    smtp_sink.fail_next(1, status)
+def test_a_4xx_reply_is_retried(post, engine, smtp_settings, smtp_sink):
+    smtp_sink.fail_next(1, "451 4.3.0 Try later")
     post(ticket_event())
     run_until_empty(smtp_settings, engine)
     assert len(smtp_sink.messages) == 1
     assert states(engine) == [("sent", 2, None)]
+
+
+def test_a_421_pauses_sending_and_keeps_the_rows_attempt(post, engine, smtp_settings, smtp_sink):
+    """421 is the relay closing the channel, not a verdict on the message (issue 15)."""
+    smtp_sink.fail_next(1, "421 4.3.2 Service shutting down")
+    post(ticket_event())
+    run_until_empty(smtp_settings, engine)  # stops claiming while the relay is paused
+    assert smtp_sink.messages == []
+    ((state, attempts, error),) = states(engine)
+    assert (state, attempts) == ("scheduled", 0) and "421" in (error or "")
+    run_until_empty(smtp_settings, engine)  # the relay is back
+    assert len(smtp_sink.messages) == 1
+    assert states(engine) == [("sent", 1, None)]
 
 
 def test_a_dropped_connection_is_retried(post, engine, smtp_settings, smtp_sink):
