@@ -57,8 +57,20 @@ def preview(
     renderer = Renderer(current)
     chosen = renderer.resolve_locale(config, locale)
     name, address, title = SAMPLE_CONTACTS.get(chosen, SAMPLE_CONTACTS["en"])
-    who = Recipient(request_id=1, email=address, name=name, ticket_ref="1042", ticket_title=title)
+    who = Recipient(
+        request_id=1, email=address, name=name, ticket_ref="1042", ticket_title=title, preview=True
+    )
     raw = renderer.render(config, who, locale=chosen)
+    if not renderer.amp_enabled:
+        typer.echo(
+            f"No AMP part: web.base_url is {current.web.base_url}, and AMP for Email posts "
+            "only to https. Set web.base_url to your public https address to include it.",
+            err=True,
+        )
+    typer.echo(
+        "Preview: its links open a page that says so and record nothing; replies are refused.",
+        err=True,
+    )
     if html is not None:
         html.write_text(renderer.parts(config, chosen, who)["html"], encoding="utf-8")
         console.print(f"HTML written to {html}")

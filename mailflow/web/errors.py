@@ -56,6 +56,18 @@ class CsrfFailed(PageError):
     status_code, title_key, text_key = 403, "web_forbidden_title", "web_forbidden"
 
 
+class PreviewOnly(PageError):
+    """A link from a `mailflow preview` email: shown as such, nothing recorded or sent."""
+
+    status_code, title_key, text_key = 200, "web_preview_title", "web_preview"
+
+
+class TooLarge(PageError):
+    """A request body over the route's size limit."""
+
+    status_code, title_key, text_key = 413, "web_too_large_title", "web_too_large"
+
+
 class ServerError(PageError):
     """Anything unexpected; logged with its traceback, never shown."""
 

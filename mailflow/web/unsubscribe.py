@@ -17,7 +17,7 @@ from mailflow.contacts import unsubscribe as unsubscribe_and_suppress
 from mailflow.tokens import Purpose, TokenError
 from mailflow.web.context import WebContext, web
 from mailflow.web.csrf import check_form_field, form_field
-from mailflow.web.errors import CsrfFailed, NotFound
+from mailflow.web.errors import CsrfFailed, NotFound, PreviewOnly
 from mailflow.web.guards import limit_posts
 from storage.models import Contact, SurveyRequest
 
@@ -30,6 +30,8 @@ def _contact(session: Session, ctx: WebContext, token: str) -> tuple[Contact, st
     try:
         request_id = ctx.signer.verify(token, Purpose.UNSUBSCRIBE)
     except TokenError:
+        if ctx.signer.is_preview(token):
+            raise PreviewOnly() from None
         raise NotFound() from None
     request = session.get(SurveyRequest, request_id)
     contact = session.get(Contact, request.contact_id) if request else None
