@@ -27,6 +27,7 @@ from mailflow.outbox.transports import Transport
 from mailflow.outbox.worker import Outbox
 from mailflow.settings import Settings, split_hostport
 from mailflow.web.app import create_app
+from mailflow.web.context import forwarded_options
 
 log = logging.getLogger(__name__)
 Component = Callable[[asyncio.Event], Awaitable[None]]
@@ -68,6 +69,7 @@ def web_component(settings: Settings, engine: Engine, listen: str) -> Component:
         log_level="warning",
         lifespan="on",
         server_header=False,
+        **forwarded_options(settings),  # X-Forwarded-For only from web.trusted_proxies
     )
     server = uvicorn.Server(config)
 

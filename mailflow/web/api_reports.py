@@ -1,5 +1,8 @@
 """JSON API for the report figures (API key, `Authorization: Bearer …`).
 
+Keys need the reports:read scope (`mailflow apikey create NAME --scope reports:read`); a key
+for events alone (the default) gets 403.
+
 GET /api/reports/figures?by=employee|survey|team&period=2026-10&…  rows + total
 GET /api/reports/trends?bucket=week|month&…                          one point per bucket
 GET /api/reports/tickets?page=1&limit=50&negative=1&…                answers with their ticket
@@ -28,7 +31,7 @@ from mailflow.reports import (
     total_figures,
     trends,
 )
-from mailflow.web.api import require_api_key
+from mailflow.web.api import require_scope
 from mailflow.web.context import web
 from storage.models import ApiKey
 
@@ -71,7 +74,7 @@ def _error(exc: ReportError) -> JSONResponse:
 async def report_figures(
     request: Request,
     by: str = Query("employee", description="employee, survey or team"),
-    key: ApiKey = Depends(require_api_key),
+    key: ApiKey = Depends(require_scope("reports:read")),
 ) -> JSONResponse:
     """Positive/negative counts, coefficient, CSAT, NPS, CES, thumbs, response rate, median."""
     ctx = web(request)
@@ -99,7 +102,7 @@ async def report_figures(
 async def report_trends(
     request: Request,
     bucket: str = Query("month", description="week or month"),
-    key: ApiKey = Depends(require_api_key),
+    key: ApiKey = Depends(require_scope("reports:read")),
 ) -> JSONResponse:
     """NPS, CSAT, CES and response rate per ISO week (its Monday) or month."""
     ctx = web(request)
@@ -120,7 +123,7 @@ async def report_tickets(
     page: int = Query(1, ge=1),
     limit: int = Query(50, ge=1, le=500),
     negative: bool = Query(False, description="only negative answers"),
-    key: ApiKey = Depends(require_api_key),
+    key: ApiKey = Depends(require_scope("reports:read")),
 ) -> JSONResponse:
     """Answers newest first with ticket, contact, employee, comment and escalation ids."""
     ctx = web(request)

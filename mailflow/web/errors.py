@@ -131,6 +131,11 @@ def install_error_handlers(app: FastAPI) -> None:
             {"error": f"{field}: {message}", "field": field, "errors": details}, status_code=422
         )
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        """A number too big for the database (an id or page in a URL): nothing has it."""
+        return error_response(request, NotFound())
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -18,7 +18,7 @@ from mailflow.tokens import Purpose, TokenError
 from mailflow.web.context import WebContext, web
 from mailflow.web.csrf import check_form_field, form_field
 from mailflow.web.errors import CsrfFailed, NotFound, PreviewOnly
-from mailflow.web.guards import limit_posts
+from mailflow.web.guards import limit_unsubscribes
 from storage.models import Contact, SurveyRequest
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +73,7 @@ async def unsubscribe(token: str, request: Request) -> Response:
     form = await request.form()
     one_click = form.get("List-Unsubscribe") == "One-Click"
     if not one_click:
-        await limit_posts(request)
+        await limit_unsubscribes(request)
         csrf = form.get("csrf")
         if not check_form_field(
             ctx.settings, token, FORM_PURPOSE, csrf if isinstance(csrf, str) else None
