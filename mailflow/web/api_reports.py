@@ -33,6 +33,7 @@ from mailflow.reports import (
 )
 from mailflow.web.api import require_scope
 from mailflow.web.context import web
+from mailflow.web.limits import MAX_PAGE
 from storage.models import ApiKey
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -120,7 +121,7 @@ async def report_trends(
 @router.get("/tickets")
 async def report_tickets(
     request: Request,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     limit: int = Query(50, ge=1, le=500),
     negative: bool = Query(False, description="only negative answers"),
     key: ApiKey = Depends(require_scope("reports:read")),
