@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
 from importlib import resources
@@ -31,10 +32,10 @@ def init(directory: Path = typer.Argument(Path("."), help="Where to write mailfl
         console.print(f"{target} already exists; keeping it.")
         return
     template = resources.files("mailflow").joinpath("example_config.toml").read_text("utf-8")
-    target.write_text(
-        string.Template(template).substitute(secret=secrets.token_urlsafe(32)), encoding="utf-8"
-    )
-    target.chmod(0o600)
+    text = string.Template(template).substitute(secret=secrets.token_urlsafe(48))
+    # Owner-only from the first byte (it holds the secret key): never briefly 0644.
+    with os.fdopen(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as out:
+        out.write(text)
     console.print(f"Wrote {target}. Next: `mailflow up`.")
 
 
