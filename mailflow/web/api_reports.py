@@ -33,7 +33,7 @@ from mailflow.reports import (
 )
 from mailflow.web.api import require_scope
 from mailflow.web.context import web
-from mailflow.web.limits import MAX_PAGE
+from mailflow.web.limits import MAX_PAGE, employee_id_text
 from storage.models import ApiKey
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -47,7 +47,7 @@ def _filter(request: Request) -> ReportFilter:
         date_from=q.get("from"),
         date_to=q.get("to"),
         survey=q.get("survey"),
-        employee=q.get("employee"),
+        employee=employee_id_text(q.get("employee")),
         team=q.get("team"),
         channel=q.get("channel"),
         segment=q.get("segment"),

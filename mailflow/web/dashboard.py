@@ -38,7 +38,7 @@ from mailflow.web.auth import require_user
 from mailflow.web.charts import Series, bar_chart, line_chart
 from mailflow.web.context import web
 from mailflow.web.errors import NotFound
-from mailflow.web.limits import DbId, page_number
+from mailflow.web.limits import DbId, employee_id_text, page_number
 from storage.models import REQUEST_STATES, SOURCES, Comment, Contact, Employee, Segment, Task, User
 
 router = APIRouter(include_in_schema=False, prefix="/admin/dashboard")
@@ -75,7 +75,7 @@ def _filters(request: Request) -> Filters:
             date_from=raw.get("from"),
             date_to=raw.get("to"),
             survey=raw.get("survey"),
-            employee=raw.get("employee"),
+            employee=employee_id_text(raw.get("employee")),
             team=raw.get("team"),
             channel=raw.get("channel"),
             segment=raw.get("segment"),

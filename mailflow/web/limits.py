@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import FastAPI, Path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mailflow.reports import ReportInputError
 from mailflow.settings import Settings
 from mailflow.web.errors import TooLarge
 
@@ -31,6 +32,15 @@ def page_number(value: str | None) -> int:
     if len(value) > 7:
         return MAX_PAGE
     return min(max(int(value), 1), MAX_PAGE)
+
+
+def employee_id_text(value: str | None) -> str | None:
+    """A ?employee= value, refused (ReportInputError, a 400) when it is a number no row can
+    have, before it reaches SQL."""
+    text = (value or "").strip()
+    if text.lstrip("+-").isdigit() and not 1 <= int(text) <= MAX_DB_ID:
+        raise ReportInputError("employee", f"'{text[:30]}' is not an employee id")
+    return value
 
 
 class BodyLimit:

@@ -75,6 +75,7 @@ def test_huge_numbers_in_admin_paths_and_pages_are_not_500(admin):
     assert admin.get("/admin/dashboard/tickets/9223372036854775807").status_code == 404
     assert admin.get(f"/admin/dashboard/tickets?page={HUGE}").status_code == 200
     assert admin.get("/admin/dashboard/tickets?page=-3").status_code == 200
+    assert admin.get(f"/admin/dashboard?employee={HUGE}").status_code == 400  # says why
 
 
 def test_api_keys_do_only_what_their_scopes_say(client, site):
@@ -84,6 +85,8 @@ def test_api_keys_do_only_what_their_scopes_say(client, site):
     assert denied.status_code == 403 and "reports:read" in denied.json()["error"]
     allowed = client.get(f"/api/reports/tickets?page={HUGE}", headers=bearer(reports))
     assert allowed.status_code == 422
+    employee = client.get(f"/api/reports/figures?employee={HUGE}", headers=bearer(reports))
+    assert employee.status_code == 400 and employee.json()["field"] == "employee"
     figures = client.get("/api/reports/figures", headers=bearer(reports))
     assert figures.status_code == 200 and figures.headers["cache-control"] == "no-store"
     assert client.post("/api/events", json=EVENT, headers=bearer(reports)).status_code == 403
