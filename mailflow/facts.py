@@ -3,10 +3,15 @@
 One place gathers what was answered (every answer with its label, the score, the comment), by
 whom (client, employee), about what (ticket) and the links to the ticket and the response, so
 the subtask description, the escalation email and the webhook payload all say the same thing.
+
+In plain text (the email's text part, the subtask description) what the client or the
+helpdesk wrote can never pass for Mailflow's own lines: the comment is quoted, every line
+prefixed with "> ", and every other value is folded onto its row's one line.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +23,21 @@ from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import as_utc
 from storage.models import Response, SurveyRequest
+
+# Everything a mail client or terminal may show as a line break, and other control characters.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: line breaks and control characters (bidi overrides too) folded."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def quoted(text: str) -> str:
+    """`text` as a quotation: every line prefixed with "> " (the client's words, not ours)."""
+    lines = _LINE_BREAKS.split(text.strip())
+    return "\n".join(f"> {one_line(line)}".rstrip() for line in lines)
 
 
 @dataclass(frozen=True)
@@ -84,10 +104,22 @@ class Facts:
             rows.append((w["rule"], self.rule))
         return rows
 
+    def text_lines(self, locale: str) -> list[str]:
+        """rows() as plain-text lines: the comment quoted on the lines below its label, every
+        other value folded onto its one line, so nothing supplied can add a line of its own."""
+        comment_label = words(locale)["comment"]
+        out = []
+        for label, value in self.rows(locale):
+            if label == comment_label and self.comment:
+                out.append(f"{label}:\n{quoted(self.comment)}")
+            else:
+                out.append(f"{label}: {one_line(value)}")
+        return out
+
     def description(self, locale: str) -> str:
         """The subtask description: the analytics row, then the links."""
         w = words(locale)
-        lines = [f"{label}: {value}" for label, value in self.rows(locale)]
+        lines = self.text_lines(locale)
         if self.ticket_url:
             lines.append(f"{w['ticket']}: {self.ticket_url}")
         lines.append(f"{w['response']}: {self.response_url}")

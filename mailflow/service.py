@@ -34,6 +34,7 @@ from mailflow.outbox.transports import Transport
 from mailflow.outbox.worker import Outbox
 from mailflow.settings import Settings, split_hostport
 from mailflow.web.app import create_app
+from mailflow.web.context import forwarded_options
 
 log = logging.getLogger(__name__)
 Component = Callable[[asyncio.Event], Awaitable[None]]
@@ -80,7 +81,13 @@ def web_component(
 
     async def run(stop: asyncio.Event) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="on", server_header=False
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            server_header=False,
+            **forwarded_options(settings),  # X-Forwarded-For only from web.trusted_proxies
         )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())

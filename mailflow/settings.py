@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from mailflow.surveys import SurveyConfig
 
 DEFAULT_CONFIG = "mailflow.toml"
+MIN_SECRET_KEY_BYTES = 32  # tokens, CSRF fields and sessions are only as strong as the key
 Section = ConfigDict(extra="forbid")
 
 
@@ -168,6 +169,18 @@ class WebSettings(BaseModel):
     session_hours: float = Field(default=12, gt=0)
     # Mail clients whose AMP forms may post (CORS v1); empty = the built-in list.
     amp_allowed_origins: list[str] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For/-Proto are believed (addresses or networks); none by
+    # default, so a client can never pick its own address to dodge a rate limit.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Sign-in attempts per minute per client address and per username; after a failure the
+    # next attempt for that username waits login_backoff_seconds, doubling with each failure.
+    login_attempts_per_minute: int = Field(default=10, ge=1)
+    login_backoff_seconds: float = Field(default=1, ge=0)
+    login_backoff_max_seconds: float = Field(default=300, ge=0)
+    unsubscribe_limit_per_minute: int = Field(default=30, ge=1)
+    # Request bodies: the JSON API, and every other route (forms).
+    api_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    form_max_bytes: int = Field(default=64 * 1024, ge=1024)
 
 
 class WebhookSettings(BaseModel):
@@ -231,6 +244,16 @@ class Settings(BaseSettings):
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     surveys: list[SurveyConfig] = Field(default_factory=list)
     config_file: str = DEFAULT_CONFIG
+
+    @model_validator(mode="after")
+    def _strong_secret_keys(self) -> Settings:
+        for n, key in enumerate(self.secret_keys):
+            if len(key.get_secret_value().encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+                raise ValueError(
+                    f"secret_keys.{n}: shorter than {MIN_SECRET_KEY_BYTES} bytes; use a random "
+                    "value such as `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_surveys(self) -> Settings:

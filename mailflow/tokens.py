@@ -8,6 +8,9 @@ of an email address, which some mail systems lowercase):
 Sign with the newest key, verify with any configured one (rotation). The MAC covers the key
 id, the purpose and the request id. Comparison is constant-time. Expiry is not in the token:
 it is checked against the request's stored expires_at, so a resend keeps the same token.
+
+Preview emails (`mailflow preview`) carry PREVIEW tokens for request id 0 in every place a
+real email has LINK, AMP, UNSUBSCRIBE and REPLY tokens: they can never name a real request.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ class Purpose(IntEnum):
     AMP = 2
     REPLY = 3
     UNSUBSCRIBE = 4
+    # `mailflow preview`: names no request (id 0); pages say "preview" and record nothing.
+    PREVIEW = 5
+
+
+PREVIEW_ID = 0  # the request id inside every preview token: no row ever has it
 
 
 class TokenError(Exception):
@@ -92,7 +100,10 @@ class Signer:
 
     def sign(self, request_id: int, purpose: Purpose) -> str:
         """A token for `request_id` usable only for `purpose`."""
-        if not 0 < request_id <= _MAX_ID:
+        lowest = PREVIEW_ID if purpose is Purpose.PREVIEW else 1
+        if not lowest <= request_id <= _MAX_ID or (
+            purpose is Purpose.PREVIEW and request_id != PREVIEW_ID
+        ):
             raise ValueError("request id out of range")
         key = self._keys[0]
         body = bytes([self._signing_id, int(purpose)]) + request_id.to_bytes(6, "big")
@@ -115,6 +126,14 @@ class Signer:
         if body[1] != int(purpose):
             raise WrongPurpose(f"token is not for {purpose.name.lower()}")
         return int.from_bytes(body[2:8], "big")
+
+    def is_preview(self, token: str) -> bool:
+        """Whether `token` is a genuine preview token (signed by us, purpose PREVIEW)."""
+        try:
+            self.verify(token, Purpose.PREVIEW)
+        except TokenError:
+            return False
+        return True
 
 
 def signer_for(settings: object) -> Signer:

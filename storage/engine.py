@@ -10,10 +10,12 @@ ask for a deferred BEGIN with the execution option `sqlite_deferred=True` (READ_
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,10 +63,24 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
+def _private_file(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600) before SQLite opens it with
+    the umask's mode (often 0644); its -wal and -shm files take the same mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL and foreign keys, PostgreSQL uses psycopg 3."""
+    """An engine for `url`; SQLite gets WAL and foreign keys (a new file is created 0600),
+    PostgreSQL uses psycopg 3."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _private_file(parsed.database)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )

@@ -262,6 +262,10 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=128)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+    # What the key may do, space-separated: events:write, reports:read.
+    scopes: str = Field(
+        default="events:write", max_length=200, sa_column_kwargs={"server_default": "events:write"}
+    )
 
 
 class User(SQLModel, table=True):
@@ -273,6 +277,18 @@ class User(SQLModel, table=True):
     locale: str = "en"
     employee_id: int | None = Field(default=None, foreign_key="employee.id")
     created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: datetime | None = None  # a disabled user cannot sign in; sessions ended
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie holds a random token, this row only its SHA-256, so
+    signing out, a password change, disabling or deleting the user ends it on the server."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
 
 
 class Segment(SQLModel, table=True):

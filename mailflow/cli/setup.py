@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
 from importlib import resources
@@ -31,10 +32,10 @@ def init(directory: Path = typer.Argument(Path("."), help="Where to write mailfl
         console.print(f"{target} already exists; keeping it.")
         return
     template = resources.files("mailflow").joinpath("example_config.toml").read_text("utf-8")
-    target.write_text(
-        string.Template(template).substitute(secret=secrets.token_urlsafe(32)), encoding="utf-8"
-    )
-    target.chmod(0o600)
+    text = string.Template(template).substitute(secret=secrets.token_urlsafe(48))
+    # Owner-only from the first byte (it holds the secret key): never briefly 0644.
+    with os.fdopen(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "w") as out:
+        out.write(text)
     console.print(f"Wrote {target}. Next: `mailflow up`.")
 
 
@@ -57,8 +58,20 @@ def preview(
     renderer = Renderer(current)
     chosen = renderer.resolve_locale(config, locale)
     name, address, title = SAMPLE_CONTACTS.get(chosen, SAMPLE_CONTACTS["en"])
-    who = Recipient(request_id=1, email=address, name=name, ticket_ref="1042", ticket_title=title)
+    who = Recipient(
+        request_id=1, email=address, name=name, ticket_ref="1042", ticket_title=title, preview=True
+    )
     raw = renderer.render(config, who, locale=chosen)
+    if not renderer.amp_enabled:
+        typer.echo(
+            f"No AMP part: web.base_url is {current.web.base_url}, and AMP for Email posts "
+            "only to https. Set web.base_url to your public https address to include it.",
+            err=True,
+        )
+    typer.echo(
+        "Preview: its links open a page that says so and record nothing; replies are refused.",
+        err=True,
+    )
     if html is not None:
         html.write_text(renderer.parts(config, chosen, who)["html"], encoding="utf-8")
         console.print(f"HTML written to {html}")

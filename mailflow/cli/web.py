@@ -1,4 +1,4 @@
-"""`mailflow apikey create|revoke NAME` and `mailflow user create USERNAME`."""
+"""`mailflow apikey create|revoke NAME` and `mailflow user create|list|passwd|disable|delete`."""
 
 from __future__ import annotations
 
@@ -6,23 +6,42 @@ import sys
 
 import typer
 
-from mailflow.auth import AuthError, create_api_key, create_user, revoke_api_key
+from mailflow.auth import (
+    SCOPES,
+    AuthError,
+    check_password,
+    create_api_key,
+    create_user,
+    delete_user,
+    disable_user,
+    list_users,
+    revoke_api_key,
+    set_password,
+)
 from mailflow.cli.app import app, engine, fail, settings
 from storage.engine import session_scope
 
-apikey_app = typer.Typer(help="API keys for POST /api/events.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for /api/events and /api/reports.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff logins for the admin pages.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
+PASSWORD_STDIN = typer.Option(
+    False, "--password-stdin", help="Read the password from standard input."
+)
 
 
 @apikey_app.command("create")
-def apikey_create(name: str = typer.Argument(..., help="What the key is for.")) -> None:
+def apikey_create(
+    name: str = typer.Argument(..., help="What the key is for."),
+    scope: list[str] = typer.Option(
+        [], "--scope", "-s", help=f"What it may do: {', '.join(SCOPES)} (default events:write)."
+    ),
+) -> None:
     """Create an API key and print it once (only its hash is stored)."""
     current = settings()
     try:
         with session_scope(engine(current)) as session:
-            key = create_api_key(session, name)
+            key = create_api_key(session, name, scope)
     except AuthError as exc:
         fail(str(exc))
     typer.echo(key)
@@ -40,25 +59,89 @@ def apikey_revoke(name: str = typer.Argument(..., help="The key's name.")) -> No
     typer.echo(f"Revoked {name}.")
 
 
+def _password(from_stdin: bool, username: str) -> str:
+    """The new password from stdin or a hidden prompt, checked before any work."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password(password, username)
+    except AuthError as exc:
+        fail(str(exc))
+    return password
+
+
 @user_app.command("create")
 def user_create(
     username: str = typer.Argument(..., help="Login name."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from standard input."
-    ),
+    password_stdin: bool = PASSWORD_STDIN,
     locale: str = typer.Option("en", "--locale", "-l", help="Language of the admin pages."),
 ) -> None:
     """Create a staff user for the admin pages (password hashed with argon2)."""
     current = settings()
     if locale not in current.locales:
         fail(f"--locale: '{locale}' is not configured (configured: {', '.join(current.locales)})")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin, username)
     try:
         with session_scope(engine(current)) as session:
             create_user(session, username, password, locale)
     except AuthError as exc:
         fail(str(exc))
     typer.echo(f"Created user {username}.")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every staff user: name, language, created, disabled."""
+    with session_scope(engine(settings())) as session:
+        users = list_users(session)
+    for user in users:
+        state = f"disabled {user.disabled_at:%Y-%m-%d %H:%M}" if user.disabled_at else "active"
+        typer.echo(f"{user.username}\t{user.locale}\t{user.created_at:%Y-%m-%d}\t{state}")
+    if not users:
+        typer.echo("No users yet: `mailflow user create NAME`.", err=True)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str = typer.Argument(..., help="Login name."), password_stdin: bool = PASSWORD_STDIN
+) -> None:
+    """Set a new password; every session of the user ends."""
+    password = _password(password_stdin, username)
+    try:
+        with session_scope(engine(settings())) as session:
+            set_password(session, username, password)
+    except AuthError as exc:
+        fail(str(exc))
+    typer.echo(f"Password of {username} changed; their sessions have ended.")
+
+
+@user_app.command("disable")
+def user_disable(
+    username: str = typer.Argument(..., help="Login name."),
+    enable: bool = typer.Option(False, "--enable", help="Allow the user to sign in again."),
+) -> None:
+    """Stop a user signing in and end their sessions (--enable undoes it)."""
+    try:
+        with session_scope(engine(settings())) as session:
+            disable_user(session, username, disabled=not enable)
+    except AuthError as exc:
+        fail(str(exc))
+    typer.echo(f"Enabled {username}." if enable else f"Disabled {username}; sessions ended.")
+
+
+@user_app.command("delete")
+def user_delete(
+    username: str = typer.Argument(..., help="Login name."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a user and end their sessions."""
+    if not yes:
+        typer.confirm(f"Delete user {username}?", abort=True)
+    try:
+        with session_scope(engine(settings())) as session:
+            delete_user(session, username)
+    except AuthError as exc:
+        fail(str(exc))
+    typer.echo(f"Deleted {username}.")

@@ -3,7 +3,7 @@ as a notice in the shared frame (mailflow.render)."""
 
 from __future__ import annotations
 
-from mailflow.facts import Facts
+from mailflow.facts import Facts, one_line
 from mailflow.notice_words import words
 from mailflow.render import Email, render_notice
 from mailflow.settings import Settings
@@ -25,6 +25,7 @@ def escalation_email(
     context = {
         "intro": w["intro"].format(survey=survey_title),
         "rows": facts.rows(locale),
+        "text_lines": facts.text_lines(locale),  # client text quoted (mailflow.facts)
         "w": w,
         "admin_url": facts.admin_url,
         "ticket_url": facts.ticket_url,
@@ -36,7 +37,7 @@ def escalation_email(
         context,
         to=to,
         to_name=to_name,
-        subject=w["subject"].format(client=facts.client, survey=survey_title),
+        subject=one_line(w["subject"].format(client=facts.client, survey=survey_title)),
         locale=locale,
         headers={"X-Mailflow-Escalation": str(facts.response_id)},
         message_id=message_id,

@@ -35,7 +35,7 @@ from mailflow.render.envelope import (
 from mailflow.scale import form_questions, scale_options
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
-from mailflow.tokens import Purpose, Signer, signer_for
+from mailflow.tokens import PREVIEW_ID, Purpose, Signer, signer_for
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ PLACEHOLDERS = (
     "unsubscribe_token",
     "amp_token",
 )
+# A preview's reply address: the .invalid top-level domain (RFC 6761) never resolves, and our
+# listener refuses every domain but the reply domain, so a reply to a preview is refused.
+PREVIEW_REPLY_DOMAIN = "preview.invalid"
 
 
 def _restore_braces(text: str) -> str:
@@ -101,6 +104,9 @@ class Recipient:
     name: str | None = None
     ticket_ref: str | None = None
     ticket_title: str | None = None
+    # `mailflow preview`: every token is a PREVIEW token (request_id is ignored), so the
+    # links open a page that says "preview" and a reply goes nowhere.
+    preview: bool = False
 
 
 class Renderer:
@@ -243,6 +249,16 @@ class Renderer:
         )
         sign = self.signer.sign
         amp = self.compiled(survey, locale).has_amp
+        if who.preview:
+            preview = sign(PREVIEW_ID, Purpose.PREVIEW)
+            return {
+                "greeting": greeting,
+                "ticket_line": ticket_line,
+                "ticket_block": f"{ticket_line}\n" if ticket_line else "",
+                "token": preview,
+                "unsubscribe_token": preview,
+                "amp_token": preview if amp else "",
+            }
         return {
             "greeting": greeting,
             "ticket_line": ticket_line,
@@ -290,8 +306,11 @@ class Renderer:
         compiled = self.compiled(survey, locale)
         values = self.values(survey, locale, who)
         settings = self.settings
+        if who.preview:
+            reply_to = self.preview_reply_address()
         reply_to = reply_to or self.reply_address(who.request_id)
         unsubscribe = values["unsubscribe_token"]
+        mailto = reply_to if who.preview else reply_address(settings, unsubscribe)
         base = settings.web.base_url.rstrip("/")
         headers = [
             ("Message-ID", message_id or new_message_id(settings.msgid_domain)),
@@ -303,13 +322,19 @@ class Renderer:
             ),
             (
                 "List-Unsubscribe",
-                f"<mailto:{reply_address(settings, unsubscribe)}?subject=unsubscribe>,\n"
+                f"<mailto:{mailto}?subject=unsubscribe>,\n"
                 f" <{base}/u/{unsubscribe}>",
             ),
             *compiled.headers,
+            *([("X-Mailflow-Preview", "yes")] if who.preview else []),
         ]
         bodies = [(part.content_type, part.encode(values)) for part in compiled.parts]
         return assemble(settings, headers, bodies, compiled.boundary)
+
+    def preview_reply_address(self) -> str:
+        """A preview's Reply-To: its PREVIEW token on a domain that refuses all mail."""
+        token = self.signer.sign(PREVIEW_ID, Purpose.PREVIEW)
+        return f"{self.settings.reply_local_part}+{token}@{PREVIEW_REPLY_DOMAIN}"
 
     def reply_address(self, request_id: int) -> str:
         """The request's reply address (Reply-To and envelope sender), with its signed token."""

@@ -21,7 +21,7 @@ from mailflow.i18n import ui
 from mailflow.tokens import Purpose
 from mailflow.web.answering import answer_from, load, outcome_texts, selection
 from mailflow.web.context import client_address, web
-from mailflow.web.errors import NotFound
+from mailflow.web.errors import NotFound, PreviewOnly
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,4 +85,6 @@ async def amp_submit(token: str, request: Request) -> JSONResponse:
         key, status, text = await ctx.write(work)
     except NotFound:
         return _json({"error": ui(locale)["web_not_found"]}, 404, cors)
+    except PreviewOnly:
+        return _json({"message": ui(locale)["web_preview"]}, 200, cors)
     return _json({key: text}, status, cors)

@@ -17,7 +17,7 @@ from mailflow.i18n import ui
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from mailflow.tokens import Purpose, Signer, TokenError
-from mailflow.web.errors import NotFound
+from mailflow.web.errors import NotFound, PreviewOnly
 from storage.clock import as_utc
 from storage.models import Response, SurveyRequest
 from storage.states import UNDELIVERED, RequestState
@@ -44,10 +44,13 @@ def load(
     *,
     with_response: bool = True,
 ) -> Loaded:
-    """The request a token names, or NotFound (tampered, unknown, undelivered, unknown survey)."""
+    """The request a token names, or NotFound (tampered, unknown, undelivered, unknown survey);
+    PreviewOnly for a preview email's token, before anything is read or written."""
     try:
         request_id = signer.verify(token, purpose)
     except TokenError:
+        if signer.is_preview(token):
+            raise PreviewOnly() from None
         raise NotFound() from None
     request = session.get(SurveyRequest, request_id)
     if request is None or request.state in UNDELIVERED:

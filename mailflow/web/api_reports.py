@@ -1,5 +1,8 @@
 """JSON API for the report figures (API key, `Authorization: Bearer …`).
 
+Keys need the reports:read scope (`mailflow apikey create NAME --scope reports:read`); a key
+for events alone (the default) gets 403.
+
 GET /api/reports/figures?by=employee|survey|team&period=2026-10&…  rows + total
 GET /api/reports/trends?bucket=week|month&…                          one point per bucket
 GET /api/reports/tickets?page=1&limit=50&negative=1&…                answers with their ticket
@@ -28,8 +31,9 @@ from mailflow.reports import (
     total_figures,
     trends,
 )
-from mailflow.web.api import require_api_key
+from mailflow.web.api import require_scope
 from mailflow.web.context import web
+from mailflow.web.limits import MAX_PAGE, employee_id_text
 from storage.models import ApiKey
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -43,7 +47,7 @@ def _filter(request: Request) -> ReportFilter:
         date_from=q.get("from"),
         date_to=q.get("to"),
         survey=q.get("survey"),
-        employee=q.get("employee"),
+        employee=employee_id_text(q.get("employee")),
         team=q.get("team"),
         channel=q.get("channel"),
         segment=q.get("segment"),
@@ -71,7 +75,7 @@ def _error(exc: ReportError) -> JSONResponse:
 async def report_figures(
     request: Request,
     by: str = Query("employee", description="employee, survey or team"),
-    key: ApiKey = Depends(require_api_key),
+    key: ApiKey = Depends(require_scope("reports:read")),
 ) -> JSONResponse:
     """Positive/negative counts, coefficient, CSAT, NPS, CES, thumbs, response rate, median."""
     ctx = web(request)
@@ -99,7 +103,7 @@ async def report_figures(
 async def report_trends(
     request: Request,
     bucket: str = Query("month", description="week or month"),
-    key: ApiKey = Depends(require_api_key),
+    key: ApiKey = Depends(require_scope("reports:read")),
 ) -> JSONResponse:
     """NPS, CSAT, CES and response rate per ISO week (its Monday) or month."""
     ctx = web(request)
@@ -117,10 +121,10 @@ async def report_trends(
 @router.get("/tickets")
 async def report_tickets(
     request: Request,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     limit: int = Query(50, ge=1, le=500),
     negative: bool = Query(False, description="only negative answers"),
-    key: ApiKey = Depends(require_api_key),
+    key: ApiKey = Depends(require_scope("reports:read")),
 ) -> JSONResponse:
     """Answers newest first with ticket, contact, employee, comment and escalation ids."""
     ctx = web(request)

@@ -26,7 +26,7 @@ def create_app(settings: Settings, engine: Engine, *, health: Health | None = No
     (shared with the worker by `mailflow up`), read by /healthz and /metrics."""
     app = FastAPI(
         title="Mailflow",
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI loads its scripts from a CDN; /api/openapi.json stays
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=_warm_start,
@@ -105,10 +105,12 @@ def _install_answer_pages(app: FastAPI) -> None:
     from mailflow.web.api import install_api
     from mailflow.web.auth import install_auth
     from mailflow.web.errors import install_error_handlers
+    from mailflow.web.limits import install_limits
     from mailflow.web.strings import register_web_strings
 
     register_web_strings()
     install_error_handlers(app)
+    install_limits(app, app.state.settings)
     install_auth(app)
     install_api(app)
     for module in (rating, amp, unsubscribe, admin):

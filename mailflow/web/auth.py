@@ -21,16 +21,16 @@ How to build an admin page on this (reports, dashboard, escalations):
 `csrf` set (base.html then shows the admin navigation and the sign-out button). Someone not
 signed in is redirected to /admin/login and comes back afterwards.
 
-The session cookie (HttpOnly, SameSite=Lax, Secure on https) is `user.expires.nonce.mac`, the
-MAC (HMAC-SHA256 with the secret key) covering the user id, the expiry, the nonce and the user's
-password hash, so changing a password ends every session of that user. The CSRF token is
-HMAC("csrf", nonce): bound to the session, so another site can neither read nor forge it.
+The session cookie (HttpOnly, SameSite=Lax, Secure on https) is a random token whose SHA-256
+is a WebSession row (mailflow.auth): signing out deletes the row, and a password change,
+disabling or deleting the user (`mailflow user passwd|disable|delete`) deletes all of that
+user's rows, so an old cookie opens nothing. The CSRF token is HMAC("csrf", the row's hash):
+bound to the session, so another site can neither read nor forge it.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -38,11 +38,11 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from mailflow.auth import authenticate
-from mailflow.web.context import web
+from mailflow.auth import authenticate, close_session, open_session, session_key, session_user
+from mailflow.web.context import client_address, web
 from mailflow.web.csrf import check_value, sign_value
-from mailflow.web.errors import CsrfFailed
-from mailflow.web.guards import limit_posts
+from mailflow.web.errors import CsrfFailed, RateLimited
+from mailflow.web.guards import retry_after
 from storage.engine import session_scope
 from storage.models import User
 
@@ -57,12 +57,6 @@ class LoginRequired(Exception):
     def __init__(self, next_path: str):
         super().__init__("login required")
         self.next_path = next_path
-
-
-def _mac(request: Request, user: User, expires: str, nonce: str) -> str:
-    return sign_value(
-        web(request).settings, "session", str(user.id), expires, nonce, user.password_hash
-    )
 
 
 def _secure(request: Request) -> bool:
@@ -81,12 +75,10 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
     )
 
 
-def start_session(request: Request, response: Response, user: User) -> None:
-    """Sign `user` in on `response`."""
+def start_session(request: Request, response: Response, token: str) -> None:
+    """Set the cookie of a session opened with mailflow.auth.open_session on `response`."""
     seconds = int(web(request).settings.web.session_hours * 3600)
-    expires, nonce = str(int(time.time()) + seconds), secrets.token_urlsafe(16)
-    value = f"{user.id}.{expires}.{nonce}.{_mac(request, user, expires, nonce)}"
-    _set_cookie(request, response, SESSION_COOKIE, value, seconds)
+    _set_cookie(request, response, SESSION_COOKIE, token, seconds)
 
 
 def _safe_next(value: str | None) -> str:
@@ -98,19 +90,12 @@ def _safe_next(value: str | None) -> str:
 async def require_user(request: Request) -> User:
     """The signed-in staff user; redirects to the login page otherwise."""
     ctx = web(request)
-    parts = (request.cookies.get(SESSION_COOKIE) or "").split(".")
+    token = request.cookies.get(SESSION_COOKIE) or ""
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if len(parts) != 4 or not parts[0].isdigit() or not parts[1].isdigit():
+    user = await ctx.run_db(lambda session: session_user(session, token)) if token else None
+    if user is None:
         raise LoginRequired(path)
-    user_id, expires, nonce, mac = parts
-    if int(expires) < time.time():
-        raise LoginRequired(path)
-    user = await ctx.run_db(lambda session: session.get(User, int(user_id)))
-    if user is None or not check_value(
-        ctx.settings, mac, "session", str(user.id), expires, nonce, user.password_hash
-    ):
-        raise LoginRequired(path)
-    request.state.csrf = sign_value(ctx.settings, "csrf", nonce)
+    request.state.csrf = sign_value(ctx.settings, "csrf", session_key(token))
     return user
 
 
@@ -154,9 +139,10 @@ async def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     return _login_page(request, nonce, error=False, next_path=_safe_next(next), status=200)
 
 
-@router.post("/admin/login", dependencies=[Depends(limit_posts)])
+@router.post("/admin/login")
 async def login(request: Request) -> Response:
-    """Check the password (argon2, in a worker thread) and start a session."""
+    """Check the password (argon2, in a worker thread) and start a session; attempts are
+    limited per client address and per username, with growing delays after failures."""
     ctx = web(request)
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -164,23 +150,33 @@ async def login(request: Request) -> Response:
     if not nonce or not check_value(ctx.settings, fields.get("csrf"), "login", nonce):
         raise CsrfFailed()
     next_path = _safe_next(fields.get("next"))
+    hours = ctx.settings.web.session_hours
+    address, username = client_address(request), fields.get("username", "")
+    wait = ctx.login.check(address, username)
+    if wait is not None:
+        raise RateLimited(headers=retry_after(wait))
 
-    def check() -> User | None:
+    def check() -> str | None:
         with session_scope(ctx.engine) as session:
-            return authenticate(session, fields.get("username", ""), fields.get("password", ""))
+            user = authenticate(session, fields.get("username", ""), fields.get("password", ""))
+            return open_session(session, user, hours) if user is not None else None
 
-    user = await run_in_threadpool(check)
-    if user is None:
+    token = await run_in_threadpool(check)
+    if token is None:
+        ctx.login.failed(address, username)
         return _login_page(request, nonce, error=True, next_path=next_path, status=401)
+    ctx.login.succeeded(address, username)
     response = RedirectResponse(next_path, status_code=303)
-    start_session(request, response, user)
+    start_session(request, response, token)
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
 
 @router.post("/admin/logout")
 async def logout(request: Request, user: User = Depends(require_csrf)) -> Response:
-    """End the session."""
+    """End the session on the server (the cookie opens nothing afterwards)."""
+    token = request.cookies.get(SESSION_COOKIE) or ""
+    await web(request).run_db(lambda session: close_session(session, token))
     response = RedirectResponse("/admin/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -23,7 +23,7 @@ from mailflow.settings import Settings
 from mailflow.tokens import Signer, signer_for
 from mailflow.web.batcher import WriteBatcher
 from mailflow.web.pages import Pages, pick_locale
-from mailflow.web.ratelimit import RateLimiter
+from mailflow.web.ratelimit import LoginGuard, RateLimiter
 from storage.engine import session_scope
 
 T = TypeVar("T")
@@ -31,7 +31,8 @@ T = TypeVar("T")
 
 @dataclass
 class WebContext:
-    """Settings, database, signer, page renderer and the POST rate limiter of one app."""
+    """Settings, database, signer, page renderer and the rate limits of one app: `limiter`
+    for answers (rating page and AMP), `unsubscribe_limiter`, and `login` for sign-in."""
 
     settings: Settings
     engine: Engine
@@ -40,6 +41,8 @@ class WebContext:
     limiter: RateLimiter
     amp_origins: tuple[str, ...]
     batcher: WriteBatcher
+    unsubscribe_limiter: RateLimiter
+    login: LoginGuard
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> WebContext:
@@ -52,6 +55,12 @@ class WebContext:
             limiter=RateLimiter(settings.web.rate_limit_per_minute, 60.0),
             amp_origins=tuple(origins),
             batcher=WriteBatcher(engine),
+            unsubscribe_limiter=RateLimiter(settings.web.unsubscribe_limit_per_minute, 60.0),
+            login=LoginGuard(
+                settings.web.login_attempts_per_minute,
+                settings.web.login_backoff_seconds,
+                settings.web.login_backoff_max_seconds,
+            ),
         )
 
     async def run_db(self, work: Callable[[Session], T]) -> T:
@@ -80,5 +89,13 @@ def web(request: Request) -> WebContext:
 
 
 def client_address(request: Request) -> str:
-    """The client's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
+    """The client's address: the peer, or X-Forwarded-For when the peer is one of
+    web.trusted_proxies (uvicorn applies it, configured by `forwarded_options`)."""
     return request.client.host if request.client else "unknown"
+
+
+def forwarded_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn.Config arguments so X-Forwarded-* are believed only from web.trusted_proxies
+    (uvicorn's own default trusts 127.0.0.1, letting a local client name any address)."""
+    proxies = list(settings.web.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}

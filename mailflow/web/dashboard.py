@@ -38,6 +38,7 @@ from mailflow.web.auth import require_user
 from mailflow.web.charts import Series, bar_chart, line_chart
 from mailflow.web.context import web
 from mailflow.web.errors import NotFound
+from mailflow.web.limits import DbId, employee_id_text, page_number
 from storage.models import REQUEST_STATES, SOURCES, Comment, Contact, Employee, Segment, Task, User
 
 router = APIRouter(include_in_schema=False, prefix="/admin/dashboard")
@@ -74,7 +75,7 @@ def _filters(request: Request) -> Filters:
             date_from=raw.get("from"),
             date_to=raw.get("to"),
             survey=raw.get("survey"),
-            employee=raw.get("employee"),
+            employee=employee_id_text(raw.get("employee")),
             team=raw.get("team"),
             channel=raw.get("channel"),
             segment=raw.get("segment"),
@@ -208,8 +209,7 @@ async def employees(request: Request, user: User = Depends(require_user)) -> HTM
 async def tickets(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
     """Answers with their ticket, contact, employee, comment and escalation, newest first."""
     ctx, filters = web(request), _filters(request)
-    wanted = request.query_params.get("page", "1")
-    page = max(int(wanted), 1) if wanted.isdigit() else 1
+    page = page_number(request.query_params.get("page"))
     negative = request.query_params.get("negative") == "1"
     types = survey_types(ctx.settings)
 
@@ -238,7 +238,7 @@ async def tickets(request: Request, user: User = Depends(require_user)) -> HTMLR
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
-async def ticket(ticket_id: int, request: Request, user: User = Depends(require_user)):
+async def ticket(ticket_id: DbId, request: Request, user: User = Depends(require_user)):
     """One ticket: its comments (answers filed by surveys) and escalations, with anchors."""
     ctx = web(request)
 

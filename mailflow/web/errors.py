@@ -56,6 +56,18 @@ class CsrfFailed(PageError):
     status_code, title_key, text_key = 403, "web_forbidden_title", "web_forbidden"
 
 
+class PreviewOnly(PageError):
+    """A link from a `mailflow preview` email: shown as such, nothing recorded or sent."""
+
+    status_code, title_key, text_key = 200, "web_preview_title", "web_preview"
+
+
+class TooLarge(PageError):
+    """A request body over the route's size limit."""
+
+    status_code, title_key, text_key = 413, "web_too_large_title", "web_too_large"
+
+
 class ServerError(PageError):
     """Anything unexpected; logged with its traceback, never shown."""
 
@@ -118,6 +130,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"error": f"{field}: {message}", "field": field, "errors": details}, status_code=422
         )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        """A number too big for the database (an id or page in a URL): nothing has it."""
+        return error_response(request, NotFound())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -27,6 +27,7 @@ from mailflow.notice_words import words
 from mailflow.settings import Settings
 from mailflow.web.auth import admin_page, require_csrf, require_user
 from mailflow.web.context import web
+from mailflow.web.limits import DbId
 from storage.models import Escalation, SurveyRequest, User
 from storage.states import EscalationStatus
 
@@ -91,7 +92,7 @@ async def escalation_list(
 
 @router.get("/admin/escalations/response/{response_id}")
 async def by_response(
-    response_id: int, request: Request, user: User = Depends(require_user)
+    response_id: DbId, request: Request, user: User = Depends(require_user)
 ) -> Response:
     """The link in the manager's email and the subtask: the escalation of a response."""
     found = await web(request).run_db(
@@ -132,7 +133,7 @@ async def _detail_page(
 
 @router.get("/admin/escalations/{escalation_id}", response_class=HTMLResponse)
 async def escalation_detail(
-    escalation_id: int, request: Request, done: int = 0, user: User = Depends(require_user)
+    escalation_id: DbId, request: Request, done: int = 0, user: User = Depends(require_user)
 ) -> HTMLResponse:
     """Who, when, what was answered, and the resolve form while it is open."""
     return await _detail_page(request, user, escalation_id, done=bool(done), error=None)
@@ -140,7 +141,7 @@ async def escalation_detail(
 
 @router.post("/admin/escalations/{escalation_id}/resolve")
 async def escalation_resolve(
-    escalation_id: int, request: Request, user: User = Depends(require_csrf)
+    escalation_id: DbId, request: Request, user: User = Depends(require_csrf)
 ) -> Response:
     """Resolve with a note (a comment on the subtask); refusals re-show the page with why."""
     form = await request.form()

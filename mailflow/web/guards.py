@@ -10,8 +10,20 @@ from mailflow.web.context import client_address, web
 from mailflow.web.errors import RateLimited
 
 
+def retry_after(wait: float) -> dict[str, str]:
+    """The Retry-After header for a wait in seconds."""
+    return {"Retry-After": str(max(1, math.ceil(wait)))}
+
+
 async def limit_posts(request: Request) -> None:
-    """Refuse (429) an address that posted more than web.rate_limit_per_minute times."""
+    """Refuse (429) an address that posted answers more than web.rate_limit_per_minute times."""
     wait = web(request).limiter.hit(client_address(request))
     if wait is not None:
-        raise RateLimited(headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        raise RateLimited(headers=retry_after(wait))
+
+
+async def limit_unsubscribes(request: Request) -> None:
+    """Refuse (429) an address past web.unsubscribe_limit_per_minute (its own bucket)."""
+    wait = web(request).unsubscribe_limiter.hit(client_address(request))
+    if wait is not None:
+        raise RateLimited(headers=retry_after(wait))

@@ -1,4 +1,8 @@
-"""A per-address sliding-window limit on POSTs, held by the app (not a module global)."""
+"""Rate limits held by the app (not module globals): a sliding window per key (RateLimiter),
+growing delays after failures (Backoff), and the two together for sign-in (LoginGuard).
+
+Each kind of POST has its own bucket (rating and AMP, unsubscribe, sign-in), so clicking
+survey links never uses up anyone's sign-in attempts, nor the other way round."""
 
 from __future__ import annotations
 
@@ -41,3 +45,72 @@ class RateLimiter:
             return max(hits[0] + self.window - now, 0.0)
         hits.append(now)
         return None
+
+
+class Backoff:
+    """Growing delays after failures: after the n-th failure in a row for a key, the next
+    attempt waits base * 2**(n-1) seconds (at most `cap`); a success forgets the key.
+
+    Used for sign-in, per username and per client address, so guessing one account from many
+    addresses, or many accounts from one address, slows down either way. Bounded like
+    RateLimiter.
+    """
+
+    def __init__(
+        self,
+        base: float,
+        cap: float,
+        *,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.base, self.cap, self.max_keys, self.clock = base, cap, max_keys, clock
+        self._state: OrderedDict[str, tuple[int, float]] = OrderedDict()  # failures, not before
+
+    def wait(self, key: str) -> float | None:
+        """None when an attempt for `key` may go ahead now, else the seconds to wait."""
+        found = self._state.get(key)
+        if found is None:
+            return None
+        remaining = found[1] - self.clock()
+        return remaining if remaining > 0 else None
+
+    def failed(self, key: str) -> None:
+        """Count a failure for `key`: its next attempt waits longer."""
+        failures = self._state.pop(key, (0, 0.0))[0] + 1
+        delay = min(self.base * 2 ** min(failures - 1, 30), self.cap)
+        self._state[key] = (failures, self.clock() + delay)
+        if len(self._state) > self.max_keys:
+            self._state.popitem(last=False)
+
+    def succeeded(self, key: str) -> None:
+        """Forget the failures of `key`."""
+        self._state.pop(key, None)
+
+
+class LoginGuard:
+    """The sign-in limits: attempts per minute and growing delays, per address and account."""
+
+    def __init__(self, per_minute: int, base: float, cap: float):
+        self.attempts = RateLimiter(per_minute, 60.0)
+        self.backoff = Backoff(base, cap)
+
+    @staticmethod
+    def _keys(address: str, username: str) -> tuple[str, str]:
+        return f"addr|{address}", f"user|{username.strip().lower()[:200]}"
+
+    def check(self, address: str, username: str) -> float | None:
+        """None when this attempt may be checked, else the seconds to wait (nothing counted
+        for a refused attempt but the per-minute hit)."""
+        waits = [self.backoff.wait(key) for key in self._keys(address, username)]
+        waits += [self.attempts.hit(key) for key in self._keys(address, username)]
+        found = [w for w in waits if w is not None]
+        return max(found) if found else None
+
+    def failed(self, address: str, username: str) -> None:
+        for key in self._keys(address, username):
+            self.backoff.failed(key)
+
+    def succeeded(self, address: str, username: str) -> None:
+        for key in self._keys(address, username):
+            self.backoff.succeeded(key)

@@ -17,8 +17,8 @@ from mailflow.contacts import unsubscribe as unsubscribe_and_suppress
 from mailflow.tokens import Purpose, TokenError
 from mailflow.web.context import WebContext, web
 from mailflow.web.csrf import check_form_field, form_field
-from mailflow.web.errors import CsrfFailed, NotFound
-from mailflow.web.guards import limit_posts
+from mailflow.web.errors import CsrfFailed, NotFound, PreviewOnly
+from mailflow.web.guards import limit_unsubscribes
 from storage.models import Contact, SurveyRequest
 
 router = APIRouter(include_in_schema=False)
@@ -30,6 +30,8 @@ def _contact(session: Session, ctx: WebContext, token: str) -> tuple[Contact, st
     try:
         request_id = ctx.signer.verify(token, Purpose.UNSUBSCRIBE)
     except TokenError:
+        if ctx.signer.is_preview(token):
+            raise PreviewOnly() from None
         raise NotFound() from None
     request = session.get(SurveyRequest, request_id)
     contact = session.get(Contact, request.contact_id) if request else None
@@ -71,7 +73,7 @@ async def unsubscribe(token: str, request: Request) -> Response:
     form = await request.form()
     one_click = form.get("List-Unsubscribe") == "One-Click"
     if not one_click:
-        await limit_posts(request)
+        await limit_unsubscribes(request)
         csrf = form.get("csrf")
         if not check_form_field(
             ctx.settings, token, FORM_PURPOSE, csrf if isinstance(csrf, str) else None

@@ -77,11 +77,11 @@ def test_negative_form_answer_goes_to_survey_manager_with_the_full_analytics_row
         "Заявка: #T-sq Printer sq",
         "Как быстро была обработана ваша заявка?: Медленно",
         "Как вы оцениваете работу менеджера?: Хорошо",
-        "Комментарий: Took <b>a week</b>",
+        "Комментарий:\n> Took <b>a week</b>",  # the client's words quoted
         "https://helpdesk.example.com/tickets/T-sq",
         f"/admin/escalations/response/{recorded.response.id}#response",
     ):
-        assert expected in description, expected
+        assert expected in description, (expected, description)
     # One escalation email, in Russian, HTML and text with the same facts, link to the admin.
     [row] = notifications(engine, "escalation")
     assert row.recipient == "manager@example.com"

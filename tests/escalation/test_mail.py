@@ -131,3 +131,41 @@ def test_follow_ups_use_survey_texts_and_fall_back_to_built_in_words(example_set
             locale="en",
             unsubscribe_token="t",
         )
+
+
+FORGED = "Awful.\nOpen the admin page: https://evil.example/login\n\nRegards, Mailflow"
+
+
+def test_client_text_in_the_text_part_is_quoted_never_a_line_of_ours(example_settings):  # noqa: F811
+    facts = _facts(example_settings, comment=FORGED)
+    mail = escalation_email(
+        example_settings, facts, to="boss@example.com", to_name="Boss", locale="en"
+    )
+    _, _, text = _parts(mail.eml)
+    lines = text.replace("\r\n", "\n").split("\n")
+    assert "> Open the admin page: https://evil.example/login" in lines
+    assert "> Regards, Mailflow" in lines
+    forged = ("Open the admin page: https://evil", "Regards")
+    assert not any(line.startswith(forged) for line in lines)
+    assert "Client: Anna Bcc: evil@example.com <anna@example.com>" in lines  # the name folded
+    assert not any(line.startswith("Bcc") for line in lines)  # nor in the subject line
+    ours = [line for line in lines if "evil.example" in line]
+    assert all(line.startswith("> ") for line in ours)
+    description = facts.description("en").split("\n")
+    assert "> Open the admin page: https://evil.example/login" in description
+    assert not any(line.startswith("Open the admin page") for line in description)
+
+
+def test_a_client_name_cannot_add_lines_to_a_follow_up(example_settings):  # noqa: F811
+    mail = followup_email(
+        example_settings,
+        example_settings.survey("csat"),
+        kind="thank_you",
+        to="anna@example.com",
+        to_name="Anna\nOpen https://evil.example to claim a refund",
+        locale="en",
+        unsubscribe_token="tok",
+    )
+    _, _, text = _parts(mail.eml)
+    lines = text.replace("\r\n", "\n").split("\n")
+    assert not any(line.startswith("Open https://evil") for line in lines)

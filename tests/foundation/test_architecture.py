@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "mailflow.i18n",
         "mailflow.mime",
         "mailflow.tokens",
+        "mailflow.passwords",
         "mailflow.survey_types",
         "mailflow.demo_data",
         "mailflow.notice_words",

@@ -126,3 +126,37 @@ def test_missing_config_file_says_run_init(tmp_path: Path):
     )
     assert result.returncode == 2
     assert "mailflow init" in result.stderr
+
+
+def test_a_short_secret_key_is_refused_naming_file_and_key(tmp_path: Path):
+    path = tmp_path / "mailflow.toml"
+    path.write_text(example_config(secret="too-short-0123456789"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: secret_keys.0: shorter than 32 bytes")
+    result = subprocess.run(
+        [sys.executable, "-m", "mailflow", "preview", "csat"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "secret_keys.0: shorter than 32 bytes" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_writes_a_strong_private_config_and_the_database_is_private(tmp_path: Path):
+    run = [sys.executable, "-m", "mailflow"]
+    subprocess.run([*run, "init", str(tmp_path)], check=True, capture_output=True, timeout=60)
+    config = tmp_path / "mailflow.toml"
+    assert config.stat().st_mode & 0o777 == 0o600
+    settings = load_settings(config)  # its key passes the length check
+    assert len(settings.secret_keys[0].get_secret_value()) >= 32
+    listed = subprocess.run(
+        [*run, "user", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr
+    database = tmp_path / "mailflow.db"
+    assert database.exists() and database.stat().st_mode & 0o777 == 0o600
+    for extra in tmp_path.glob("mailflow.db-*"):  # WAL and shared memory, if left
+        assert extra.stat().st_mode & 0o077 == 0, extra

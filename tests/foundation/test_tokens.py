@@ -70,3 +70,16 @@ def test_retired_key():
     old_token = Signer(["old-key-" + "b" * 32]).sign(9, Purpose.LINK)
     with pytest.raises(RetiredKey):
         Signer(["new-key-" + "a" * 32]).verify(old_token, Purpose.LINK)
+
+
+def test_preview_tokens_name_no_request_and_open_nothing_else(signer):
+    token = signer.sign(0, Purpose.PREVIEW)
+    assert signer.verify(token, Purpose.PREVIEW) == 0 and signer.is_preview(token)
+    for purpose in (Purpose.LINK, Purpose.AMP, Purpose.REPLY, Purpose.UNSUBSCRIBE):
+        with pytest.raises(WrongPurpose):
+            signer.verify(token, purpose)
+    with pytest.raises(ValueError):
+        signer.sign(1, Purpose.PREVIEW)  # a preview can never name a real request
+    with pytest.raises(ValueError):
+        signer.sign(0, Purpose.LINK)
+    assert not signer.is_preview(signer.sign(1, Purpose.LINK))

@@ -96,7 +96,7 @@ def served(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, engine,
     current = load_settings(path)
     with session_scope(engine) as session:
         create_user(session, "maria", PASSWORD, locale="en")
-        api_key = create_api_key(session, "reports-test")
+        api_key = create_api_key(session, "reports-test", ["reports:read"])
     with Server(current, engine, port) as server:
         server.api_key = api_key  # type: ignore[attr-defined]
         yield server

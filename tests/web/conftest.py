@@ -25,6 +25,7 @@ from mailflow.render import Recipient, Renderer
 from mailflow.settings import Settings, load_settings
 from mailflow.tokens import Purpose, signer_for
 from mailflow.web.app import create_app
+from mailflow.web.context import forwarded_options
 from storage.clock import utcnow
 from storage.engine import session_scope
 from storage.models import Contact, SurveyRequest, Task
@@ -122,6 +123,7 @@ class ServerThread:
             port=port,
             log_level="warning",
             lifespan="on",
+            **forwarded_options(site.settings),  # as mailflow.service.web_component
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -103,3 +103,19 @@ def test_a_browser_without_script_records_nothing(page, site):
     finally:
         context.close()
     assert stored(site) == []
+
+
+def test_clicking_1_in_a_preview_email_records_nothing(page, site):
+    from mailflow.render import Recipient, Renderer
+
+    request_id = site.request("csat")  # a real client's request exists
+    renderer = Renderer(site.settings)
+    preview = Recipient(request_id=request_id, email="anna@example.com", preview=True)
+    page.set_content(renderer.parts(site.settings.survey("csat"), "en", preview)["html"])
+    with page.expect_navigation() as navigation:
+        page.click("a.btn-num:text-is('1')")
+    assert navigation.value.status == 200
+    assert page.text_content("#error h1") == "This is a preview"
+    assert stored(site) == []
+    with session_scope(site.engine) as session:
+        assert session.get(SurveyRequest, request_id).state == "sent"
