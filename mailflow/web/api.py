@@ -52,7 +52,6 @@ def _result_body(result: Any) -> dict[str, Any]:
 def events_router() -> APIRouter:
     """The /api/events route: mailflow.events' EventIn and handle_event behind an API key."""
     router = APIRouter(prefix="/api", tags=["events"])
-
     @router.post("/events", status_code=202)
     async def post_event(
         payload: EventIn,
