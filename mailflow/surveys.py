@@ -232,8 +232,8 @@ class SurveyConfig(BaseModel):
             scale_labels=scale_labels,
             questions=questions,
             google_form_token_entry=self.google_form_token_entry,
-            question_texts={}
-            if self.questions
-            else {locale: self.question_text(locale) for locale in self.texts},
+            question_texts={} if self.questions else {
+                locale: self.question_text(locale) for locale in self.texts
+            },
             comment_prompts={locale: t.comment_prompt for locale, t in self.texts.items()},
         )

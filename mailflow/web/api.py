@@ -108,6 +108,7 @@ def _result_body(result: Any) -> dict[str, Any]:
 def events_router() -> APIRouter:
     """The /api/events route: mailflow.events' EventIn and handle_event behind an API key."""
     router = APIRouter(prefix="/api", tags=["events"])
+
     @router.post("/events", status_code=202, openapi_extra=EVENT_BODY)
     async def post_event(
         request: Request, key: ApiKey = Depends(require_scope("events:write"))

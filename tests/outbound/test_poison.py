@@ -11,6 +11,9 @@ from sqlmodel import select
 
 from mailflow import webhooks
 from mailflow.health import Health
+from mailflow.outbox.claim import claim
+from mailflow.outbox.pipeline import deliver
+from mailflow.outbox.worker import Outbox, prepare
 from mailflow.service import named, run_components, run_until_empty, web_component, worker_component
 from mailflow.settings import WebhookSettings
 from storage.engine import session_scope
@@ -123,3 +126,21 @@ def test_a_webhook_that_cannot_be_sent_fails_alone(engine, settings):
     state, error = rows["http://[::1/broken"]
     assert state == "failed" and "InvalidURL" in error
     assert rows[receiver.url] == ("delivered", None)
+
+
+def test_a_failure_injected_into_rendering_one_request_fails_it_alone(engine, settings, memory):
+    ids = seed_due_requests(engine, 5)
+    outbox = Outbox.open(settings, engine, memory)
+    owner = outbox.lease_owner()
+    claimed = claim(engine, SurveyRequest, owner=owner, limit=5, lease_seconds=60)
+    jobs = prepare(outbox, claimed, owner)
+
+    def broken_template() -> bytes:
+        raise RuntimeError("template bug: 'texts.title' is undefined")
+
+    jobs[2].build = broken_template
+    asyncio.run(deliver(memory, outbox.recorder(SurveyRequest, owner), jobs))
+    rows = outcome(engine)
+    state, error = rows.pop(ids[2])
+    assert state == "failed" and "cannot make the message: RuntimeError: template bug" in error
+    assert {state for state, _ in rows.values()} == {"sent"} and len(memory.sent) == 4

@@ -108,6 +108,7 @@ def test_sixteen_concurrent_rating_posts_file_every_escalation_without_lock_erro
         worker.join(30)
 
     locked = [r for r in caplog.records if "database is locked" in text_of(r)]
+    print(f"{len(tokens)} answers, {len(locked)} lock errors, all filed after {filed_after} s")
     assert errors == [] and locked == [], f"{len(locked)} lock errors, {errors[:1]}"
     assert sorted(replies) == [200] * len(tokens)
     assert filed_after is not None and filed_after < 1.0, filed_after
