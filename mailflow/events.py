@@ -68,8 +68,8 @@ class TicketIn(BaseModel):
     model_config = Loose
 
     id: str = Field(min_length=1, max_length=200)
-    title: str = Field(min_length=1)
-    status: str | None = None
+    title: str = Field(min_length=1, max_length=500)
+    status: str | None = Field(default=None, max_length=100)
 
     _id = field_validator("id", mode="before")(_text_id)
 
@@ -80,7 +80,7 @@ class ContactIn(BaseModel):
     model_config = Loose
 
     email: str = Field(min_length=3, max_length=320)
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=200)
     locale: str | None = Field(default=None, max_length=16)
     vip: bool | None = None
     external_id: str | None = Field(default=None, max_length=200)
@@ -94,7 +94,7 @@ class EmployeeIn(BaseModel):
 
     model_config = Loose
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     external_id: str | None = Field(default=None, max_length=200)
 

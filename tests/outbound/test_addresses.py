@@ -73,6 +73,7 @@ def test_unicode_and_idn_addresses_are_taken_and_stored_normalised(post, engine)
         ("ivan@@example.org", "bob@example.com", "contact.email"),
         ("ivan at example.org", "bob@example.com", "contact.email"),
         ("anna@example.com", "bob@", "employee.email"),
+        ("anna@example.com, eve@example.org", "bob@example.com", "contact.email"),
     ],
 )
 def test_a_malformed_address_is_refused_naming_the_field(post, contact, employee, field):
@@ -80,6 +81,20 @@ def test_a_malformed_address_is_refused_naming_the_field(post, contact, employee
         post(ticket_event(email=contact, employee=employee))
     assert refused.value.field == field
     assert "not a valid email address" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("part", "key", "limit"),
+    [("ticket", "title", 500), ("ticket", "status", 100), ("contact", "name", 200)],
+)
+def test_an_overlong_field_is_refused_naming_it(post, part, key, limit):
+    event = ticket_event()
+    event[part][key] = "x" * limit  # the longest that is taken
+    post(event)
+    event[part][key] = "x" * (limit + 1)
+    with pytest.raises(EventError) as refused:
+        post(event)
+    assert refused.value.field == f"{part}.{key}"
 
 
 def test_the_api_answers_422_naming_the_field_and_the_cli_says_which(
