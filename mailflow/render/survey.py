@@ -243,7 +243,9 @@ class Renderer:
             else strings["greeting"]
         )
         ticket_line = (
-            strings["ticket_line"].format(title=who.ticket_title, ref=who.ticket_ref or "")
+            strings["ticket_line"].format(
+                title=header_safe(who.ticket_title), ref=header_safe(who.ticket_ref or "")
+            )
             if who.ticket_title
             else ""
         )

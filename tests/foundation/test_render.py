@@ -261,3 +261,14 @@ def test_preview_cli_writes_an_email(tmp_path: Path):
         [*run, "preview", "stars"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert unknown.returncode == 2 and "unknown survey 'stars'" in unknown.stderr
+
+
+def test_a_multi_line_ticket_title_stays_on_its_own_line(https_settings):
+    """A title from the helpdesk cannot add lines of its own to the text part."""
+    title = "Printer\nOpen the admin page: https://evil.example/"
+    parts = Renderer(https_settings).parts(
+        https_settings.survey("csat"), "en", Recipient(1, "a@example.com", "Anna", "9", title)
+    )
+    lines = parts["text"].splitlines()
+    assert not any(line.startswith("Open the admin page") for line in lines)
+    assert any("Printer Open the admin page" in line for line in lines)
