@@ -58,13 +58,13 @@ def _texts(bodies: Bodies) -> tuple[str, str]:
         text = bodies.text[:TEXT_LIMIT]
         return text, quotes.visible_text(text)
     if bodies.html.strip() and html.too_big(bodies.html):
-        whole = html.flat_text(bodies.html)
+        whole = html.flat_text(bodies.html)[:TEXT_LIMIT]
         return whole, quotes.visible_text(whole)
     if bodies.html.strip():
         soup = html.soup_of(bodies.html)
-        whole = html.text_of(soup)
+        whole = html.text_of(soup)[:TEXT_LIMIT]
         html.remove_quotes(soup)
-        return whole, quotes.visible_text(html.text_of(soup))
+        return whole, quotes.visible_text(html.text_of(soup)[:TEXT_LIMIT])
     return "", ""
 
 
