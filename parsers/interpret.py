@@ -118,16 +118,31 @@ def _answers_only(line: str, survey: SurveySpec) -> bool:
     )
 
 
+# Scoring reads only the top of what the sender wrote: an answer is said first, and the
+# work per message stays bounded whatever the size of the mail.
+SCORE_PREFIX = 4000
+
+
+def _scored_text(msg: ParsedMessage) -> str:
+    """The bounded prefix of the visible text that scoring reads, cut at a line end."""
+    text = msg.visible_text
+    if len(text) <= SCORE_PREFIX:
+        return text
+    cut = text.rfind("\n", 0, SCORE_PREFIX)
+    return text[: cut if cut > SCORE_PREFIX // 2 else SCORE_PREFIX]
+
+
 def _form_survey(msg: ParsedMessage, survey: SurveySpec) -> Interpretation:
+    visible = _scored_text(msg)
     if msg.kind in FORM_KINDS:
         fields = msg.form_fields
         comment = form_answers.comment_field(fields, survey)
     else:
-        fields = forms.text_fields(msg.visible_text)
-        fields += [("", part) for part in _bare_parts(msg.visible_text)]
+        fields = forms.text_fields(visible)
+        fields += [("", part) for part in _bare_parts(visible)]
         used = {label for label, _ in fields if label}
         rest = [
-            line for line in msg.visible_text.split("\n")
+            line for line in visible.split("\n")
             if not any(line.strip().startswith(label) for label in used)
             and not _answers_only(line, survey)
         ]  # fmt: skip
@@ -137,7 +152,7 @@ def _form_survey(msg: ParsedMessage, survey: SurveySpec) -> Interpretation:
         )
     mapped = form_answers.map_fields(fields, survey)
     if not mapped and msg.kind not in FORM_KINDS:
-        mapped = form_answers.sentence_answers(msg.visible_text, survey)
+        mapped = form_answers.sentence_answers(visible, survey)
     if not mapped:
         return Interpretation(None, comment, {}, "no_answers")
     return Interpretation(None, comment, mapped, None)
@@ -151,7 +166,8 @@ def _subject_answer(subject: str) -> str:
 
 
 def _scale_survey(msg: ParsedMessage, survey: SurveySpec | None) -> Interpretation:
-    if msg.kind == "reply" and not msg.visible_text.strip() and _subject_answer(msg.subject):
+    visible = _scored_text(msg)
+    if msg.kind == "reply" and not visible.strip() and _subject_answer(msg.subject):
         text = _subject_answer(msg.subject)
         result = scores.read_score(text, survey)
         comment = comment_without(text, result.spans)
@@ -162,11 +178,11 @@ def _scale_survey(msg: ParsedMessage, survey: SurveySpec | None) -> Interpretati
         result = _scale_from_fields(msg.form_fields, survey)
         comment = form_answers.comment_field(msg.form_fields, survey)
     else:
-        result = scores.read_score(msg.visible_text, survey)
-        comment = comment_without(msg.visible_text, result.spans)
-        if comment and (result.in_words or scores.has_correction(msg.visible_text)):
+        result = scores.read_score(visible, survey)
+        comment = comment_without(visible, result.spans)
+        if comment and (result.in_words or scores.has_correction(visible)):
             # "Excellent service!", "not 5, more like 3": only the whole text says it
-            comment = comment_without(msg.visible_text, ())
+            comment = comment_without(visible, ())
     return Interpretation(result.score, comment, _answers_for(survey, result.score), result.error)
 
 

@@ -230,19 +230,23 @@ class OutOfOfficeText(Rule):
 # created", Jira Service Management, OTRS, Bitrix24/1C, Planfix, Usedesk, Omnidesk). The
 # statement is about *your* request in the second person; bounded gaps keep it linear.
 _ACK_STATEMENT = re.compile(
-    r"\b(?:your|the)\s+(?:support\s+)?(?:request|ticket|case|enquiry|inquiry|query|message|"
-    r"e-?mail|issue|application)\b[^.\n]{0,40}?\b(?:has been|have been|was|is|is now)\s+"
+    r"\byour\s+(?:support\s+)?(?:request|ticket|case|enquiry|inquiry|query|message|"
+    r"e-?mail|issue)\b[^.\n]{0,40}?\b(?:has been|have been|was|is|is now)\s+"
     r"(?:successfully\s+)?(?:received|registered|created|logged|submitted|opened|recorded|"
     r"accepted)\b"
     r"|\bwe(?:'ve| have)?\s+(?:successfully\s+)?received\s+your\s+(?:support\s+)?(?:request|"
     r"ticket|message|e-?mail|enquiry|inquiry|query)"
     r"|\back?nowledge\s+(?:that\s+we\s+have\s+)?(?:the\s+)?receiv\w{0,4}\s+(?:of\s+)?your"
-    r"|\b(?:a\s+)?(?:support\s+)?ticket\s+(?:#?\s?[\w-]{1,20}\s+)?has\s+been\s+(?:created|opened|logged)"
-    r"|(?:ваш[еаи]\s+)?(?:обращение|заявка|запрос|тикет|письмо)\b[^.\n]{0,40}?"
+    r"|\b(?:request|ticket|case)\s+(?:#|no\.?|number)\s*[\w-]{1,20}\s+has\s+been\s+"
+    r"(?:created|opened|logged|registered|received)"
+    r"|ваш[еаи]?\s+(?:обращение|заявка|запрос|тикет|письмо)\b[^.\n]{0,40}?"
+    r"(?:зарегистрирован[оаы]?|принят[оаы]?|получен[оаы]?|создан[оаы]?)(?!\w)"
+    r"|(?:обращение|заявка|запрос)\s+(?:№|#|номер)\s*[\w-]{1,20}\s+"
     r"(?:зарегистрирован[оаы]?|принят[оаы]?|получен[оаы]?|создан[оаы]?)(?!\w)"
     r"|(?:мы\s+)?получили\s+ваш[еау]?\s+(?:обращение|заявку|письмо|сообщение|запрос)"
-    r"|(?:twoje|pana|pani|państwa)?\s*(?:zgłoszenie|wiadomość|zapytanie)\b[^.\n]{0,40}?"
+    r"|(?:twoje|pana|pani|państwa)\s+(?:zgłoszenie|wiadomość|zapytanie)\b[^.\n]{0,40}?"
     r"(?:został[oa]\s+)?(?:przyjęt[ea]|zarejestrowan[ea]|otrzyman[ea]|utworzon[ea])(?!\w)"
+    r"|zgłoszenie\s+(?:nr\.?|#)\s*[\w-]{1,20}\s+(?:zostało\s+)?(?:przyjęte|zarejestrowane)"
     r"|otrzymaliśmy\s+(?:twoje|pana|pani|państwa)\s+(?:zgłoszenie|wiadomość|zapytanie)",
     re.I,
 )
@@ -273,7 +277,7 @@ class Acknowledgement(Rule):
     def check(self, ev: Evidence) -> str | None:
         if _OPENS_WITH_SCORE.match(without_noise(ev.visible_text[:400])):
             return None
-        head = f"{ev.subject}\n{ev.body_text[:3000]}"
+        head = f"{ev.subject}\n{ev.visible_text[:3000]}"  # not a quoted ack in a reply
         said = _ACK_STATEMENT.search(head)
         if said is None or _ACK_STRUCTURE.search(head) is None:
             return None

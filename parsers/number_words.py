@@ -63,11 +63,14 @@ _AFTER_SCALE = re.compile(
 )
 
 
+_CONTEXT = 80  # characters either side of a number word that decide its role (bounded work)
+
+
 def _rating_position(text: str, start: int, end: int) -> bool:
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
+    line_start = max(text.rfind("\n", max(0, start - _CONTEXT), start) + 1, start - _CONTEXT)
+    line_end = text.find("\n", end, end + _CONTEXT)
     before = text[line_start:start]
-    after = text[end : len(text) if line_end < 0 else line_end]
+    after = text[end : end + _CONTEXT if line_end < 0 else line_end]
     if _AFTER_SCALE.match(after) or _BEFORE_VERB.search(before):
         return True
     return bool(_BEFORE_ALONE.search(before) and _AFTER_ALONE.match(after))

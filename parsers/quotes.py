@@ -83,7 +83,8 @@ def is_quoted(line: str) -> bool:
 
 
 def _is_header(line: str) -> bool:
-    return any(p.match(line) for p in _HEADER_PATTERNS)
+    # Every header pattern ends with a colon: a cheap test spares the patterns most lines.
+    return line.rstrip().endswith(":") and any(p.match(line) for p in _HEADER_PATTERNS)
 
 
 def _outlook_block_at(lines: list[str], i: int) -> bool:

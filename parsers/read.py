@@ -33,6 +33,10 @@ _FORM_HINT = re.compile(
 )
 _FORM_LINK = re.compile(r"docs\.google\.com/forms|forms\.gle/", re.I)
 _LABEL_LINES = re.compile(r"(?m)^[ \t*]*[^\W\d_][^:\n]{0,80}:[ \t]*\S")
+# The most of a text body the parsers read: the sender's answer is at the top, and every
+# pass over the text is then bounded whatever the size of the mail.
+TEXT_LIMIT = 256 * 1024
+TOKEN_LIMIT = 4 * TEXT_LIMIT  # our links may sit low in a long quoted thread
 _IDENTITY_HEADERS = ("From", "To", "Subject", "Date", "Message-ID", "Content-Type", "Received")
 
 
@@ -51,12 +55,16 @@ def _unreadable(reason: str) -> ParsedMessage:
 def _texts(bodies: Bodies) -> tuple[str, str]:
     """(whole readable body, the sender's own text) from text/plain, else from the html."""
     if bodies.text.strip():
-        return bodies.text, quotes.visible_text(bodies.text)
+        text = bodies.text[:TEXT_LIMIT]
+        return text, quotes.visible_text(text)
+    if bodies.html.strip() and html.too_big(bodies.html):
+        whole = html.flat_text(bodies.html)[:TEXT_LIMIT]
+        return whole, quotes.visible_text(whole)
     if bodies.html.strip():
         soup = html.soup_of(bodies.html)
-        whole = html.text_of(soup)
+        whole = html.text_of(soup)[:TEXT_LIMIT]
         html.remove_quotes(soup)
-        return whole, quotes.visible_text(html.text_of(soup))
+        return whole, quotes.visible_text(html.text_of(soup)[:TEXT_LIMIT])
     return "", ""
 
 
@@ -109,7 +117,8 @@ def _read(raw: bytes, envelope_to: Sequence[str]) -> ParsedMessage:
     )
     machine = classify(ev, BOUNCE_RULES)[0] == "bounce"
     if not machine and _may_be_form(ev):
-        ev.form_fields = forms.form_fields(bodies.html, bodies.text)
+        tree = "" if html.too_big(bodies.html) else bodies.html
+        ev.form_fields = forms.form_fields(tree, bodies.text[:TEXT_LIMIT])
     kind, _rule, reason = classify(ev, CHAIN)
 
     bounce: Bounce | None = None
@@ -125,7 +134,7 @@ def _read(raw: bytes, envelope_to: Sequence[str]) -> ParsedMessage:
         *envelope_to,
         *addresses(msg, "Delivered-To", "X-Original-To", "To", "Cc"),
     ]
-    found = tokens.body_tokens([bodies.text, bodies.html])
+    found = tokens.body_tokens([bodies.text[:TOKEN_LIMIT], bodies.html[:TOKEN_LIMIT]])
     body = [*first_tokens, *tokens.field_tokens(ev.form_fields), *found, *link_tokens]
     body_tokens = list(dict.fromkeys(body))
     if kind in ("google_form", "web_form") and ev.form_fields:

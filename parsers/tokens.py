@@ -10,7 +10,9 @@ import re
 from collections.abc import Iterable
 
 _T = r"([A-Za-z2-7]{32})(?![A-Za-z0-9])"
-PLUS_ADDRESS = re.compile(rf"[^\s@<>\"'+,;:]*\+{_T}@[A-Za-z0-9.-]+", re.I)
+# The local part before "+" is at most 64 characters (RFC 5321): bounded, so a long header
+# is read in linear time (an unbounded run was tried again from every start).
+PLUS_ADDRESS = re.compile(rf"[^\s@<>\"'+,;:]{{0,64}}\+{_T}@[A-Za-z0-9.-]+", re.I)
 LINK = re.compile(rf"/(r|amp|u)/{_T}")
 FORM_ENTRY = re.compile(rf"entry\.\d+={_T}")
 REF_LINE = re.compile(rf"(?im)^[ \t>*]*(?:ref|token|reference|реф|номер запроса)\s*[:#]\s*{_T}")

@@ -52,6 +52,8 @@ def dkim_verdict(raw: bytes, domain: str, dns: DnsFunc | None = None) -> str | N
         except (dkim.DKIMException, ValueError, IndexError, OSError) as exc:
             log.info("dkim: signature %s not verified: %s", index, exc)
             continue
+        if b"l" in (getattr(checker, "signature_fields", None) or {}):
+            continue  # l= signs only a prefix: anything could be appended below it
         signer = (checker.domain or b"").decode("ascii", "replace")
         if aligned(signer, domain):
             return f"dkim: d={signer.lower()}"

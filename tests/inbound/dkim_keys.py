@@ -49,7 +49,9 @@ class KeyServer:
         return self.records.get(name)
 
 
-def sign(raw: bytes, domain: str, selector: str = "test", seed: str = "") -> bytes:
+def sign(
+    raw: bytes, domain: str, selector: str = "test", seed: str = "", *, length: bool = False
+) -> bytes:
     """`raw` with a DKIM-Signature of `domain` (relaxed/relaxed) on top."""
     private = _key(seed or domain)[0]
     signature = dkim.sign(
@@ -59,5 +61,6 @@ def sign(raw: bytes, domain: str, selector: str = "test", seed: str = "") -> byt
         private,
         canonicalize=(b"relaxed", b"relaxed"),
         include_headers=SIGNED_HEADERS,
+        length=length,
     )
     return signature + raw

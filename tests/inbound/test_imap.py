@@ -245,10 +245,10 @@ def test_mail_quarantined_later_follows_to_the_failed_folder(
 def test_mail_retried_into_an_answer_comes_back_from_failed(
     dovecot_clean, inbound_settings, engine, make_sent
 ):
-    """`mailflow inbound retry` turns an unmatched reply into an answer once its sender is
-    known: the message leaves Failed for Processed, so Failed holds only what still needs
-    a human."""
-    from mailflow.inbound.worker import retry, run_until_empty
+    """`mailflow inbound accept` (staff vouch for an unsigned sender; a retry alone leaves it
+    unverified_sender) turns an unmatched reply into an answer once its sender is known: the
+    message leaves Failed for Processed, so Failed holds only what still needs a human."""
+    from mailflow.inbound.worker import accept, retry, run_until_empty
 
     stranger = raw(eml("reply_no_token_unknown_sender.eml"), "r1")
     dovecot_clean.append(stranger)
@@ -261,6 +261,8 @@ def test_mail_retried_into_an_answer_comes_back_from_failed(
     make_sent("csat", email="stranger@example.org")  # the sender is a client after all
     (row,) = stored(engine)
     retry(inbound_settings, engine, row.id or 0)
+    assert stored(engine)[0].reason.startswith("unverified_sender")
+    accept(inbound_settings, engine, row.id or 0)
     assert stored(engine)[0].status == "parsed"
     poller.poll_once()
     assert dovecot_clean.list_messages("Failed") == []
