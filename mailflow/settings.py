@@ -19,6 +19,7 @@ from pydantic import (
     IPvAnyNetwork,
     SecretStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -26,6 +27,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from mailflow.surveys import SurveyConfig
 
 DEFAULT_CONFIG = "mailflow.toml"
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+}
 MIN_SECRET_KEY_BYTES = 32  # tokens, CSRF fields and sessions are only as strong as the key
 Section = ConfigDict(extra="forbid")
 
@@ -55,11 +63,26 @@ class BrandSettings(BaseModel):
     company: str = "Mailflow Demo Support"
     sender_name: str = "Customer Care"
     sender_email: str = "support@example.com"
-    logo_url: str | None = None
+    logo_url: str | None = None  # in emails (mail clients load it themselves)
+    # On the web pages the logo is served by Mailflow itself (/brand/logo), so no other host
+    # learns when a client opens a rating link: a PNG, JPEG, GIF or SVG file.
+    logo_file: str | None = None
     color: str = Field(default="#2563eb", pattern=r"^#[0-9a-fA-F]{6}$")
     # One text for every locale, or a table locale -> text; None uses the built-in wording.
     footer: str | dict[str, str] | None = None
     address: str | None = None
+
+    @field_validator("logo_file")
+    @classmethod
+    def _logo_readable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = Path(value)
+        if path.suffix.lower() not in LOGO_TYPES:
+            raise ValueError(f"'{value}': a .png, .jpg, .gif or .svg file, please")
+        if not path.is_file():
+            raise ValueError(f"'{value}': no such file")
+        return str(path.resolve())
 
     def footer_for(self, locale: str, default: str) -> str:
         """The footer line in a locale."""

@@ -6,17 +6,19 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mailflow.health import Health
-from mailflow.settings import Settings
+from mailflow.settings import LOGO_TYPES, Settings
 from mailflow.web.context import WebContext
+from mailflow.web.errors import NotFound
 
 DATABASE_TIMEOUT_SECONDS = 5.0
 
@@ -38,6 +40,16 @@ def create_app(settings: Settings, engine: Engine, *, health: Health | None = No
     _install_reports(app)
     _install_escalations(app)
     _install_health(app, engine, health or Health())
+
+    @app.get("/brand/logo", include_in_schema=False)
+    async def logo() -> FileResponse:
+        """The brand's logo from `brand.logo_file`, so pages never load it from another host."""
+        path = settings.brand.logo_file
+        if not path:
+            raise NotFound()
+        media_type = LOGO_TYPES[Path(path).suffix.lower()]
+        headers = {"Cache-Control": "public, max-age=86400"}
+        return FileResponse(path, media_type=media_type, headers=headers)
 
     @app.get("/", include_in_schema=False, response_class=HTMLResponse)
     async def home() -> str:
