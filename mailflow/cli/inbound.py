@@ -238,12 +238,8 @@ def inbound_accept(
         outcome = accept(current, engine(current), inbound_id)
     except RetryRefused as exc:
         fail(str(exc))
-    if outcome is None:
-        fail(f"message {inbound_id} was taken by another worker")
-    request = f" request {outcome.request_id}" if outcome.request_id else ""
-    reason = f" ({outcome.reason})" if outcome.reason else ""
-    typer.echo(f"#{inbound_id}: {outcome.status}{request}{reason}")
-    if outcome.status != "parsed":
+    _say(inbound_id, outcome)
+    if outcome is not None and outcome.status != "parsed":
         raise typer.Exit(1)
 
 
@@ -259,6 +255,11 @@ def inbound_retry(
         outcome = retry(current, engine(current), inbound_id)
     except RetryRefused as exc:
         fail(str(exc))
+    _say(inbound_id, outcome)
+
+
+def _say(inbound_id: int, outcome: Any) -> None:
+    """One line: what became of the message (or that another worker has it)."""
     if outcome is None:
         fail(f"message {inbound_id} was taken by another worker")
     request = f" request {outcome.request_id}" if outcome.request_id else ""
