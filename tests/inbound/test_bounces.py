@@ -5,15 +5,18 @@ bounce address (VERP) or quotes one of our Message-IDs; one naming just an addre
 
 from __future__ import annotations
 
+import smtplib
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from mailflow.inbound.listener import ThreadedListener
 from mailflow.inbound.store import store_raw
 from mailflow.inbound.worker import run_until_empty
 from mailflow.tokens import Purpose, signer_for
 from storage.models import Contact, InboundMessage, SurveyRequest
+from tests.support.policy import free_port
 
 BOUNCES = Path(__file__).resolve().parents[1] / "fixtures" / "bounces"
 # fixture -> (failed recipient, the Message-ID of the returned message)
@@ -151,3 +154,26 @@ def test_a_delayed_delivery_report_changes_nothing(engine, inbound_settings, mak
     assert (row.status, row.request_id) == ("ignored", sent.request_id)
     assert row.reason.startswith("bounce_transient: 4.4.1")
     assert state(engine, sent) == ("sent", False, None)
+
+
+def test_the_listener_takes_a_bounce_on_the_bounce_address(inbound_settings, engine, make_sent):
+    """Over real SMTP: the listener accepts any local part at the reply domain, so the
+    report a remote server sends to our envelope sender (null MAIL FROM) is kept and acts."""
+    sent = make_sent("csat", email="nosuchuser@gmail.com")
+    address = _bounce_address(inbound_settings, sent.request_id)
+    listener = ThreadedListener(inbound_settings, engine, "127.0.0.1", free_port())
+    listener.start()
+    try:
+        with smtplib.SMTP(listener.host, listener.port, timeout=10) as client:
+            client.ehlo("mx.example.net")
+            assert client.mail("<>")[0] == 250
+            assert client.rcpt(address)[0] == 250
+            assert client.data(bounce("gmail_dsn_5_1_1.eml"))[0] == 250
+    finally:
+        listener.stop()
+    run_until_empty(inbound_settings, engine)
+    with Session(engine) as session:
+        [row] = session.exec(select(InboundMessage)).all()
+    assert row.envelope_to == address
+    assert (row.status, row.request_id) == ("parsed", sent.request_id)
+    assert state(engine, sent)[:2] == ("bounced", True)
