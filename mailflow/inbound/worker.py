@@ -3,8 +3,9 @@
 Each message is processed in its own transaction, claimed by a conditional UPDATE (status still
 `received`), so two workers never handle one message and one bad message never stops the
 batch: any refusal or bug ends as a status and a reason on the row. Order of decisions: machine
-mail first (auto-replies are ignored, DSNs mark the request bounced), then unsubscribe
-addresses, then matching and recording through mailflow.answers.record_answer.
+mail first (auto-replies are ignored; DSNs bound to our messages, by the VERP bounce address
+or a quoted Message-ID, mark the request bounced), then unsubscribe addresses, then matching
+and recording through mailflow.answers.record_answer.
 
 Parsing, the sender's authentication (DKIM may need DNS) and scoring happen before the
 transaction (`prepare`): a read-only look-up finds the request the message would answer, so

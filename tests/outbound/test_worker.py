@@ -66,6 +66,8 @@ def test_resend_uses_a_new_message_id_and_the_same_token(post, engine, settings,
     assert two["Message-ID"] == new_id and one["Message-ID"] == first.message_id
     assert one["Reply-To"] == two["Reply-To"]
     assert one["List-Unsubscribe"] == two["List-Unsubscribe"]
+    (first_sender, *_), (second_sender, *_) = memory.sent
+    assert second_sender == first_sender and second_sender.startswith("bounce+")
     with session_scope(engine) as session:
         kept = set(session.exec(select(SentMessage.message_id)).all())
     assert kept == {first.message_id, new_id}
