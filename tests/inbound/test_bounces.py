@@ -16,6 +16,7 @@ from mailflow.inbound.store import store_raw
 from mailflow.inbound.worker import run_until_empty
 from mailflow.tokens import Purpose, signer_for
 from storage.models import Contact, InboundMessage, SurveyRequest
+from tests.inbound.conftest import sent_factory
 from tests.support.policy import free_port
 
 BOUNCES = Path(__file__).resolve().parents[1] / "fixtures" / "bounces"
@@ -177,3 +178,22 @@ def test_the_listener_takes_a_bounce_on_the_bounce_address(inbound_settings, eng
     assert row.envelope_to == address
     assert (row.status, row.request_id) == ("parsed", sent.request_id)
     assert state(engine, sent)[:2] == ("bounced", True)
+
+
+def test_bound_and_unbound_bounces_on_sqlite_and_postgresql(any_db_settings, any_engine):
+    make = sent_factory(any_engine, any_db_settings)
+    ours = make("csat", email="nobody@client.example")
+    give_message_id(any_engine, ours.request_id, PERMANENT["postfix_5_1_1.eml"][1])
+    stranger = make("csat", email="nosuchuser@gmail.com")
+
+    bound = ingest(
+        any_engine, any_db_settings, bounce("postfix_5_1_1.eml"), ["survey@reply.localhost"]
+    )
+    unbound = ingest(
+        any_engine, any_db_settings, bounce("gmail_dsn_5_1_1.eml"), ["survey@reply.localhost"]
+    )
+
+    assert (bound.status, bound.request_id) == ("parsed", ours.request_id)
+    assert state(any_engine, ours)[:2] == ("bounced", True)
+    assert (unbound.status, unbound.reason.split(":")[0]) == ("ignored", "unverified_bounce")
+    assert state(any_engine, stranger) == ("sent", False, None)
