@@ -8,9 +8,10 @@ is read instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -203,3 +204,50 @@ def unsubscribe(session: Session, contact: Contact) -> bool:
         .values(state=RequestState.SUPPRESSED, reason=UNSUBSCRIBED_REASON)
     )
     return True
+
+
+def unbounce(session: Session, contact: Contact) -> bool:
+    """Clear the contact's bounce (the address was fixed, or a bounce was wrong), so surveys
+    go to it again; False when it had none. Requests already bounced stay as they were."""
+    if contact.bounced_at is None and contact.bounce_reason is None:
+        return False
+    contact.bounced_at, contact.bounce_reason = None, None
+    session.add(contact)
+    return True
+
+
+@dataclass(frozen=True)
+class ContactSummary:
+    """What `mailflow contacts show` prints about one contact."""
+
+    id: int
+    email: str
+    name: str | None
+    locale: str | None
+    vip: bool
+    bounced_at: datetime | None
+    bounce_reason: str | None
+    unsubscribed_at: datetime | None
+    requests: int
+
+
+def contact_summary(session: Session, ref: str) -> ContactSummary:
+    """The contact `ref` names (id, address or external id) and how many requests it has."""
+    contact = find_contact(session, ref)
+    count = session.exec(
+        select(func.count())
+        .select_from(SurveyRequest)
+        .where(SurveyRequest.contact_id == contact.id)
+    ).one()
+    assert contact.id is not None
+    return ContactSummary(
+        id=contact.id,
+        email=contact.email,
+        name=contact.name,
+        locale=contact.locale,
+        vip=contact.vip,
+        bounced_at=contact.bounced_at,
+        bounce_reason=contact.bounce_reason,
+        unsubscribed_at=contact.unsubscribed_at,
+        requests=int(count),
+    )

@@ -36,6 +36,9 @@ class Purpose(IntEnum):
     UNSUBSCRIBE = 4
     # `mailflow preview`: names no request (id 0); pages say "preview" and record nothing.
     PREVIEW = 5
+    # The VERP envelope sender bounce+TOKEN@reply_domain: only a bounce arriving there (or one
+    # quoting our Message-ID) may mark a request and its contact bounced.
+    BOUNCE = 6
 
 
 PREVIEW_ID = 0  # the request id inside every preview token: no row ever has it

@@ -13,6 +13,9 @@ _T = r"([A-Za-z2-7]{32})(?![A-Za-z0-9])"
 # The local part before "+" is at most 64 characters (RFC 5321): bounded, so a long header
 # is read in linear time (an unbounded run was tried again from every start).
 PLUS_ADDRESS = re.compile(rf"[^\s@<>\"'+,;:]{{0,64}}\+{_T}@[A-Za-z0-9.-]+", re.I)
+# Our VERP envelope sender (mailflow.render.envelope.bounce_address): local part exactly
+# "bounce", not preceded by more local-part characters.
+BOUNCE_ADDRESS = re.compile(rf"(?<![^\s<>\"',;:])bounce\+{_T}@[A-Za-z0-9.-]+", re.I)
 LINK = re.compile(rf"/(r|amp|u)/{_T}")
 FORM_ENTRY = re.compile(rf"entry\.\d+={_T}")
 REF_LINE = re.compile(rf"(?im)^[ \t>*]*(?:ref|token|reference|реф|номер запроса)\s*[:#]\s*{_T}")
@@ -25,6 +28,15 @@ def plus_token(addresses: Iterable[str]) -> str | None:
     """The token of the first survey+TOKEN@domain style address."""
     for address in addresses:
         found = PLUS_ADDRESS.search(address or "")
+        if found:
+            return found.group(1).lower()
+    return None
+
+
+def bounce_token(addresses: Iterable[str]) -> str | None:
+    """The token of the first bounce+TOKEN@domain address (where a bounce of ours arrives)."""
+    for address in addresses:
+        found = BOUNCE_ADDRESS.search(address or "")
         if found:
             return found.group(1).lower()
     return None

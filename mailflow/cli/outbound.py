@@ -1,4 +1,4 @@
-"""Outbound commands: event, requests, resend, campaign, worker, contacts merge."""
+"""Outbound commands: event, requests, resend, campaign, worker, contacts merge/show/unbounce."""
 
 from __future__ import annotations
 
@@ -209,3 +209,57 @@ def contacts_merge(
     console.print(
         f"Merged into {email}: {requests_moved} requests and {tickets_moved} tickets moved."
     )
+
+
+@contacts_app.command("show")
+def contacts_show(
+    ref: str = typer.Argument(..., help="The contact (email, id or external id)."),
+) -> None:
+    """One contact: address, locale, whether it bounced or unsubscribed, its requests."""
+    from mailflow.contacts import ContactNotFound, contact_summary
+
+    current = settings()
+    db = engine(current)
+    try:
+        with session_scope(db) as session:
+            found = contact_summary(session, ref)
+    except ContactNotFound as exc:
+        fail(str(exc))
+    bounced = "no"
+    if found.bounced_at is not None:
+        bounced = f"yes, {short_time(found.bounced_at)} ({found.bounce_reason or 'no reason'})"
+    unsubscribed = "no"
+    if found.unsubscribed_at is not None:
+        unsubscribed = f"yes, {short_time(found.unsubscribed_at)}"
+    lines = [
+        ("contact", f"{found.id} {found.email}"),
+        ("name", found.name or ""),
+        ("locale", found.locale or ""),
+        ("vip", "yes" if found.vip else "no"),
+        ("bounced", bounced),
+        ("unsubscribed", unsubscribed),
+        ("requests", str(found.requests)),
+    ]
+    for label, value in lines:
+        typer.echo(f"{label + ':':<14}{value}")
+
+
+@contacts_app.command("unbounce")
+def contacts_unbounce(
+    ref: str = typer.Argument(..., help="The contact (email, id or external id)."),
+) -> None:
+    """Clear a contact's bounce, so surveys are sent to the address again."""
+    from mailflow.contacts import ContactNotFound, find_contact, unbounce
+
+    current = settings()
+    db = engine(current)
+    try:
+        with session_scope(db) as session:
+            contact = find_contact(session, ref)
+            cleared, email = unbounce(session, contact), contact.email
+    except ContactNotFound as exc:
+        fail(str(exc))
+    if cleared:
+        console.print(f"{email}: bounce cleared; surveys will be sent to it again.")
+    else:
+        console.print(f"{email}: had no bounce; nothing changed.")

@@ -55,3 +55,11 @@ class UnverifiedSender(Refusal):
 
     reason = "unverified_sender"
     status = InboundStatus.QUARANTINED
+
+
+class UnverifiedBounce(Refusal):
+    """A bounce that neither arrived on a bounce address whose token verifies nor quotes one
+    of our Message-IDs: anyone can write one naming any address, so it changes nothing."""
+
+    reason = "unverified_bounce"
+    status = InboundStatus.IGNORED

@@ -3,8 +3,9 @@
 Each message is processed in its own transaction, claimed by a conditional UPDATE (status still
 `received`), so two workers never handle one message and one bad message never stops the
 batch: any refusal or bug ends as a status and a reason on the row. Order of decisions: machine
-mail first (auto-replies are ignored, DSNs mark the request bounced), then unsubscribe
-addresses, then matching and recording through mailflow.answers.record_answer.
+mail first (auto-replies are ignored; DSNs bound to our messages, by the VERP bounce address
+or a quoted Message-ID, mark the request bounced), then unsubscribe addresses, then matching
+and recording through mailflow.answers.record_answer.
 
 Parsing, the sender's authentication (DKIM may need DNS) and scoring happen before the
 transaction (`prepare`): a read-only look-up finds the request the message would answer, so
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
@@ -32,12 +35,12 @@ from mailflow.inbound.matching import (
     find_request,
     sender_candidate,
     unsubscribe_request_id,
-    verify_any,
 )
 from mailflow.inbound.quarantine import Unmatched
 from mailflow.settings import Settings
 from mailflow.tokens import Purpose, Signer, TokenError, signer_for
 from parsers.refusals import Refusal, UnreadableMime, refusal_of
+from parsers.tokens import bounce_token
 from parsers.types import Interpretation, ParsedMessage
 from storage.clock import utcnow
 from storage.models import Contact, InboundMessage, SurveyRequest
@@ -72,6 +75,18 @@ class Prepared:
     sender_proof: str | None = None
     survey_key: str | None = None
     reading: Interpretation | None = None
+    bounce_token: str | None = None  # from a bounce+TOKEN@ recipient, not yet verified
+
+
+BOUNCE_HEADERS = ("Delivered-To", "X-Original-To", "To")
+
+
+def bounce_token_of(raw: bytes, envelope_to: tuple[str, ...]) -> str | None:
+    """The token of the bounce+TOKEN@ address a bounce arrived on: the envelope recipient
+    first, then the headers a delivering server writes (IMAP mail has no envelope)."""
+    parsed = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    found = [str(v) for name in BOUNCE_HEADERS for v in parsed.get_all(name) or ()]
+    return bounce_token([*envelope_to, *found])
 
 
 def prepare(
@@ -83,11 +98,14 @@ def prepare(
     *,
     dns: DnsFunc | None = None,
     vouched: bool = False,
+    envelope_to: tuple[str, ...] = (),
 ) -> Prepared:
     """Authenticate and interpret outside any transaction (reads only, no locks held)."""
     from parsers import interpret
 
     prepared = Prepared()
+    if msg.kind == "bounce":
+        prepared.bounce_token = bounce_token_of(raw, envelope_to)
     if msg.kind not in ANSWER_KINDS or (msg.error and msg.kind == "unknown"):
         return prepared
     if unsubscribe_request_id(signer, msg) is not None:
@@ -166,9 +184,12 @@ def process(
     if found is None:
         return None
     raw = bytes(found[0])
+    envelope_to = _envelope(found[1])
     try:
-        msg = read_message(raw, envelope_to=_envelope(found[1]))
-        prepared = prepare(settings, engine, signer, raw, msg, dns=dns, vouched=vouched)
+        msg = read_message(raw, envelope_to=envelope_to)
+        prepared = prepare(
+            settings, engine, signer, raw, msg, dns=dns, vouched=vouched, envelope_to=envelope_to
+        )
     except OperationalError:  # the database, not the message: leave it `received`
         raise
     except Exception as exc:  # the parser promises not to raise; if it does, keep the mail
@@ -223,7 +244,7 @@ def handle(
             "ignored", f"auto_reply: {msg.auto_reply_reason or 'auto-submitted'}", "auto_reply"
         )
     if msg.kind == "bounce":
-        return handle_bounce(session, settings, signer, msg)
+        return handle_bounce(session, settings, signer, msg, prepared.bounce_token)
     unsubscribe_id = unsubscribe_request_id(signer, msg)
     if unsubscribe_id is not None:
         return handle_unsubscribe(session, unsubscribe_id, msg)
@@ -287,63 +308,63 @@ def handle_unsubscribe(session: Session, request_id: int, msg: ParsedMessage) ->
     return Outcome(InboundStatus.PARSED, "unsubscribe", msg.kind, request.id)
 
 
-def bounced_request(session: Session, signer: Signer, msg: ParsedMessage) -> SurveyRequest | None:
-    """The request a DSN reports on: original Message-ID, then any of our tokens inside it."""
+def bounced_request(
+    session: Session, signer: Signer, msg: ParsedMessage, token: str | None
+) -> SurveyRequest | None:
+    """The request a bounce provably reports on: one of our Message-IDs in the returned
+    headers (or the DSN's In-Reply-To/References), else the verified token of the bounce
+    address it arrived on. Addresses, and tokens in the returned body, prove nothing."""
     bounce = msg.bounce
     ids = [bounce.original_message_id or ""] if bounce else []
     request = by_message_ids(session, [*ids, msg.in_reply_to or "", *reversed(msg.references)])
-    if request is not None:
+    if request is not None or not token:
         return request
-    tokens = [msg.recipient_token] if msg.recipient_token else []
-    for token in [*tokens, *msg.body_tokens]:
-        try:
-            request_id = verify_any(signer, token.lower(), (*Purpose,))
-        except TokenError:
-            continue
-        request = session.get(SurveyRequest, request_id)
-        if request is not None:
-            return request
-    return None
+    try:
+        request_id = signer.verify(token.lower(), Purpose.BOUNCE)
+    except TokenError:
+        return None
+    return session.get(SurveyRequest, request_id)
 
 
 def handle_bounce(
-    session: Session, settings: Settings, signer: Signer, msg: ParsedMessage
+    session: Session,
+    settings: Settings,
+    signer: Signer,
+    msg: ParsedMessage,
+    token: str | None = None,
 ) -> Outcome:
-    """A DSN: a permanent failure marks the request bounced (webhook request.bounced) and the
-    address bad, so the outbox sends it nothing more."""
+    """A DSN bound to one of our messages: a permanent failure marks the request bounced
+    (webhook request.bounced) and its contact's address bad, so the outbox sends it nothing
+    more. Any other bounce is an UnverifiedBounce and changes nothing."""
     bounce = msg.bounce
     if bounce is None:
         return Outcome(
             InboundStatus.IGNORED, "bounce_unreadable: no delivery status found", "bounce"
         )
     detail = " ".join(p for p in (bounce.status, bounce.diagnostic) if p) or "no status"
-    request = bounced_request(session, signer, msg)
+    request = bounced_request(session, signer, msg, token)
     if not bounce.permanent:
         return Outcome(
             InboundStatus.IGNORED, f"bounce_transient: {detail}", "bounce", request and request.id
         )
-    contact = None
-    if request is not None:
-        contact = session.get(Contact, request.contact_id)
-        if request.state in (RequestState.SENT, RequestState.SENDING, RequestState.SCHEDULED):
-            request.state, request.reason = RequestState.BOUNCED, f"bounce: {detail}"[:REASON_MAX]
-            session.add(request)
-            from mailflow.webhooks import request_bounced
+    if request is None:
+        about = f" for {bounce.recipient}" if bounce.recipient else ""
+        raise q.UnverifiedBounce(
+            f"{detail}{about}: not on a bounce address of ours and quotes none of our "
+            "Message-IDs; nothing changed"
+        )
+    if request.state in (RequestState.SENT, RequestState.SENDING, RequestState.SCHEDULED):
+        request.state, request.reason = RequestState.BOUNCED, f"bounce: {detail}"[:REASON_MAX]
+        session.add(request)
+        from mailflow.webhooks import request_bounced
 
-            request_bounced(session, settings, request, detail)
-    elif bounce.recipient:
-        address = bounce.recipient.strip().lower()
-        query = select(Contact).where(func.lower(Contact.email) == address)
-        contact = session.exec(query).first()  # type: ignore[call-overload]
-    if contact is None and request is None:
-        return Outcome(InboundStatus.IGNORED, f"bounce_unmatched: {detail}", "bounce")
+        request_bounced(session, settings, request, detail)
+    contact = session.get(Contact, request.contact_id)
     if contact is not None:
         contact.bounced_at = contact.bounced_at or utcnow()
         contact.bounce_reason = detail[:REASON_MAX]
         session.add(contact)
-    return Outcome(
-        InboundStatus.PARSED, f"bounce_permanent: {detail}", "bounce", request and request.id
-    )
+    return Outcome(InboundStatus.PARSED, f"bounce_permanent: {detail}", "bounce", request.id)
 
 
 def received_ids(engine: Engine, limit: int) -> list[int]:

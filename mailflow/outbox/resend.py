@@ -72,7 +72,9 @@ def resend_request(
 
     async def send() -> None:
         try:
-            await outbox.transport.send(reply_to, [mailbox(who.email)], raw)
+            await outbox.transport.send(
+                outbox.envelope_sender(request_id), [mailbox(who.email)], raw
+            )
         finally:
             if transport is None:
                 await outbox.transport.close()

@@ -29,8 +29,9 @@ from mailflow.outbox.pipeline import pump
 from mailflow.outbox.relay import Relay
 from mailflow.outbox.transports import Transport, transport_for
 from mailflow.render import Recipient, Renderer, new_message_id
-from mailflow.render.envelope import mailbox
+from mailflow.render.envelope import bounce_address, mailbox
 from mailflow.settings import Settings
+from mailflow.tokens import Purpose
 from mailflow.triggers import (
     Bounced,
     Candidate,
@@ -90,6 +91,12 @@ class Outbox:
             relay=self.relay,
             health=self.health,
         )
+
+    def envelope_sender(self, request_id: int) -> str:
+        """The request's VERP envelope sender (Return-Path) bounce+TOKEN@reply_domain: a
+        bounce is believed only when it comes back there or quotes our Message-ID."""
+        token = self.renderer.signer.sign(request_id, Purpose.BOUNCE)
+        return bounce_address(self.settings, token)
 
     @staticmethod
     def lease_owner() -> str:
@@ -223,13 +230,12 @@ def _prepare_row(
         ticket_ref=row["ticket_ref"],
         ticket_title=row["ticket_title"],
     )
-    # One signed reply address per email: Reply-To, and the envelope sender so that
-    # bounces come back matched.
+    # Replies go to the signed reply address; bounces to the signed bounce address (VERP).
     reply_to = outbox.renderer.reply_address(request_id)
     return Job(
         row_id=request_id,
         attempts=row["attempts"],
-        sender=reply_to,
+        sender=outbox.envelope_sender(request_id),
         recipients=[recipient],
         contact_id=contact.id,
         expiration_days=survey.expiration_days,

@@ -98,9 +98,18 @@ def address_header(name: str | None, address: str) -> str:
 
 
 def reply_address(settings: Settings, token: str) -> str:
-    """`survey+TOKEN@reply_domain`: where replies, bounces and mailto unsubscribes come back
+    """`survey+TOKEN@reply_domain`: where replies and mailto unsubscribes come back
     (parsers.tokens reads the token out of it again)."""
     return f"{settings.reply_local_part}+{token}@{settings.reply_domain}"
+
+
+BOUNCE_LOCAL_PART = "bounce"  # parsers.tokens.BOUNCE_ADDRESS reads this local part
+
+
+def bounce_address(settings: Settings, token: str) -> str:
+    """`bounce+TOKEN@reply_domain` (TOKEN of Purpose.BOUNCE): the SMTP envelope sender (VERP),
+    so a bounce names the request it reports on by where it arrives, not by what it claims."""
+    return f"{BOUNCE_LOCAL_PART}+{token}@{settings.reply_domain}"
 
 
 @cache

@@ -35,8 +35,13 @@ def test_the_message_id_is_kept_before_and_after_sending(post, engine, settings,
     assert kept == [request.message_id]
     message = email.message_from_bytes(memory.sent[0][2])
     assert message["Message-ID"] == request.message_id
-    token = signer_for(settings).sign(request.id, Purpose.REPLY)
-    assert memory.sent[0][0] == f"survey+{token}@reply.localhost"
+    signer = signer_for(settings)
+    # Replies go to the signed reply address, bounces to the signed VERP bounce address.
+    reply = signer.sign(request.id, Purpose.REPLY)
+    assert f"survey+{reply}@reply.localhost" in message["Reply-To"]
+    envelope_sender = memory.sent[0][0]
+    assert envelope_sender == f"bounce+{signer.sign(request.id, Purpose.BOUNCE)}@reply.localhost"
+    assert signer.verify(envelope_sender[7:39], Purpose.BOUNCE) == request.id
 
 
 def test_sent_requests_expire_after_the_survey_days(post, engine, settings, memory):
@@ -61,6 +66,8 @@ def test_resend_uses_a_new_message_id_and_the_same_token(post, engine, settings,
     assert two["Message-ID"] == new_id and one["Message-ID"] == first.message_id
     assert one["Reply-To"] == two["Reply-To"]
     assert one["List-Unsubscribe"] == two["List-Unsubscribe"]
+    (first_sender, *_), (second_sender, *_) = memory.sent
+    assert second_sender == first_sender and second_sender.startswith("bounce+")
     with session_scope(engine) as session:
         kept = set(session.exec(select(SentMessage.message_id)).all())
     assert kept == {first.message_id, new_id}
