@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "mailflow.survey_types",
         "mailflow.demo_data",
         "mailflow.notice_words",
+        "mailflow.console_words",
         "mailflow.negative",
         "mailflow.health",
     ),
