@@ -24,7 +24,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from mailflow import webhooks
-from mailflow.escalation import filing
+from mailflow.escalation import filing, reminders
 from mailflow.health import Health
 from mailflow.inbound import worker as inbound_worker
 from mailflow.inbound.component import run_imap_pollers, run_listener
@@ -48,6 +48,7 @@ def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[l
     return [
         loop.in_thread(inbound_worker.drain, settings, engine),
         loop.in_thread(filing.drain, settings, engine),
+        loop.in_thread(reminders.drain, settings, engine),
         *loop.outbox_steps(outbox),
         loop.in_thread(webhooks.drain, settings, engine),
     ]

@@ -214,7 +214,13 @@ class WebhookSettings(BaseModel):
     url: str
     secret: SecretStr
     events: list[
-        Literal["response.created", "response.negative", "escalation.created", "request.bounced"]
+        Literal[
+            "response.created",
+            "response.negative",
+            "escalation.created",
+            "request.bounced",
+            "escalation.updated",
+        ]
     ]
     max_attempts: int = Field(default=8, ge=1)
     retry_base_seconds: float = Field(default=30, ge=0)

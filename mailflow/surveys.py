@@ -110,6 +110,8 @@ class SurveyConfig(BaseModel):
     campaign: CampaignConfig | None = None
     negative: NegativeRule | None = None
     escalate_to: str | None = None
+    # The console's target for handling an escalation; past it, it is overdue (reminded once).
+    escalation_sla_hours: float = Field(default=24, gt=0, le=24 * 365)
     followup: FollowUpConfig | None = None
     forbid_change: bool = False
     edit_window_hours: float = Field(default=24, ge=0)

@@ -39,6 +39,10 @@ class Purpose(IntEnum):
     # The VERP envelope sender bounce+TOKEN@reply_domain: only a bounce arriving there (or one
     # quoting our Message-ID) may mark a request and its contact bounced.
     BOUNCE = 6
+    # The reply address of a manager's email to a client about an escalation
+    # (survey+TOKEN@reply_domain): signs the *escalation* id, not a request id, so the client's
+    # answer joins that escalation's timeline and is never read as a new score.
+    ESCALATION = 7
 
 
 PREVIEW_ID = 0  # the request id inside every preview token: no row ever has it

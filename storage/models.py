@@ -210,6 +210,27 @@ class Escalation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    # The staff user working on it ("mine" in the console); the overdue reminder, sent once.
+    assignee_user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    reminded_at: datetime | None = None
+
+
+class EscalationEvent(SQLModel, table=True):
+    """One entry of an escalation's timeline: opened, assigned, an internal comment, a reply to
+    the client (its Message-ID, so the client's answer to it is recognised), the client's
+    answer, resolved, reopened, reminded."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id", index=True)
+    kind: str = Field(max_length=20)
+    actor: str = Field(max_length=200)
+    body: str | None = None
+    detail: str | None = Field(default=None, max_length=320)  # e.g. the assignee's name
+    message_id: str | None = Field(default=None, unique=True, max_length=250)
+    inbound_message_id: int | None = Field(
+        default=None, foreign_key="inboundmessage.id", unique=True
+    )
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Notification(SQLModel, table=True):

@@ -11,6 +11,12 @@
 
 Tokens are verified with mailflow.tokens; a token that fails verification is never trusted,
 and when every piece of evidence fails the named refusal says what was wrong.
+
+Before any of that, `escalation_of` recognises a client's answer to a manager's reply from the
+console (mailflow.escalation.workspace.reply_to_client): the recipient plus-token of
+Purpose.ESCALATION (it names the escalation, not a request), else an In-Reply-To/References
+naming one of those replies' Message-IDs. Such mail joins that escalation's timeline and is
+never read as a new score, although its References also name the survey.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from mailflow.inbound.quarantine import (
 from mailflow.tokens import Purpose, Signer, TokenError
 from parsers.types import ParsedMessage
 from storage.clock import as_utc, utcnow
-from storage.models import Contact, SentMessage, SurveyRequest
+from storage.models import Contact, EscalationEvent, SentMessage, SurveyRequest
 from storage.states import RequestState
 
 # Any verified token identifies its request; only UNSUBSCRIBE mail *acts* on its purpose.
@@ -66,6 +72,23 @@ def unsubscribe_request_id(signer: Signer, msg: ParsedMessage) -> int | None:
         return signer.verify(msg.recipient_token.lower(), Purpose.UNSUBSCRIBE)
     except TokenError:
         return None
+
+
+def escalation_of(session: Session, signer: Signer, msg: ParsedMessage) -> int | None:
+    """The escalation whose console reply `msg` answers, or None (then it is survey mail)."""
+    if msg.recipient_token:
+        try:
+            return signer.verify(msg.recipient_token.lower(), Purpose.ESCALATION)
+        except TokenError:
+            pass  # another purpose (REPLY, UNSUBSCRIBE) or not ours: find_request decides
+    wanted = [m.strip() for m in [msg.in_reply_to or "", *msg.references] if m and m.strip()]
+    if not wanted:
+        return None
+    return session.exec(
+        select(EscalationEvent.escalation_id).where(
+            col(EscalationEvent.message_id).in_(wanted), EscalationEvent.kind == "reply_sent"
+        )
+    ).first()
 
 
 def _request(session: Session, request_id: int) -> SurveyRequest:
@@ -171,6 +194,7 @@ def sender_candidate(session: Session, msg: ParsedMessage) -> SurveyRequest | No
 __all__ = [
     "Match",
     "Unmatched",
+    "escalation_of",
     "find_request",
     "newest_open_request",
     "sender_candidate",

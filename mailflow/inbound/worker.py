@@ -28,10 +28,13 @@ from sqlmodel import Session, select
 
 from mailflow.answers import Answer, record_answer
 from mailflow.contacts import unsubscribe
+from mailflow.escalation.resolve import EscalationNotFound
+from mailflow.escalation.workspace import client_replied
 from mailflow.inbound import quarantine as q
 from mailflow.inbound.authenticity import DnsFunc, authenticated
 from mailflow.inbound.matching import (
     by_message_ids,
+    escalation_of,
     find_request,
     sender_candidate,
     unsubscribe_request_id,
@@ -111,6 +114,8 @@ def prepare(
     if unsubscribe_request_id(signer, msg) is not None:
         return prepared
     with Session(engine) as session:
+        if escalation_of(session, signer, msg) is not None:
+            return prepared  # an answer to a console reply: nothing to interpret
         try:
             request = find_request(session, signer, msg, allow_sender=False).request
         except Unmatched:
@@ -248,6 +253,9 @@ def handle(
     unsubscribe_id = unsubscribe_request_id(signer, msg)
     if unsubscribe_id is not None:
         return handle_unsubscribe(session, unsubscribe_id, msg)
+    escalation_id = escalation_of(session, signer, msg)
+    if escalation_id is not None:
+        return handle_escalation_reply(session, settings, inbound_id, escalation_id, msg)
     match = find_request(session, signer, msg, sender_proof=prepared.sender_proof)
     reading = prepared.reading if prepared.survey_key == match.request.survey_key else None
     try:
@@ -295,6 +303,24 @@ def record(
         weak_match=weak,
     )
     return Outcome(InboundStatus.PARSED, f"matched_by: {how}", msg.kind, request.id)
+
+
+def handle_escalation_reply(
+    session: Session, settings: Settings, inbound_id: int, escalation_id: int, msg: ParsedMessage
+) -> Outcome:
+    """The client answered a manager's console reply: a timeline entry, not a score."""
+    try:
+        client_replied(
+            session,
+            settings,
+            escalation_id,
+            inbound_message_id=inbound_id,
+            sender=msg.from_address,
+            text=msg.visible_text,
+        )
+    except EscalationNotFound:
+        raise q.UnknownRequest(f"escalation {escalation_id} does not exist") from None
+    return Outcome(InboundStatus.PARSED, f"escalation_reply: {escalation_id}", msg.kind)
 
 
 def handle_unsubscribe(session: Session, request_id: int, msg: ParsedMessage) -> Outcome:

@@ -67,8 +67,11 @@ def render_notice(
     locale: str,
     headers: dict[str, str] | None = None,
     message_id: str | None = None,
+    written_by_person: bool = False,
 ) -> Email:
-    """`template`.html and .txt with `context` (plus brand and locale) as one signed email."""
+    """`template`.html and .txt with `context` (plus brand and locale) as one signed email.
+    `written_by_person`: a staff member wrote it (a console reply to a client), so it is not
+    marked Auto-Submitted and the client's mail program may answer it as usual."""
     html_env, text_env = _environments()
     context = {"brand": settings.brand, "locale": locale, "subject": subject, **context}
     html = html_env.get_template(f"{template}.html").render(context)
@@ -81,8 +84,14 @@ def render_notice(
         ("From", formataddr((header_safe(brand.sender_name), brand.sender_email), "utf-8")),
         ("To", address_header(to_name, to)),
         ("Subject", encode_header(subject)),
-        ("Auto-Submitted", "auto-generated"),
-        ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+        *(
+            ()
+            if written_by_person
+            else (
+                ("Auto-Submitted", "auto-generated"),
+                ("X-Auto-Response-Suppress", "OOF, AutoReply"),
+            )
+        ),
         ("Content-Language", header_safe(locale)),
         *((name, header_safe(value)) for name, value in (headers or {}).items()),
     ]
