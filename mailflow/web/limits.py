@@ -118,3 +118,4 @@ def install_limits(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         BodyLimit, api_max_bytes=web.api_max_bytes, form_max_bytes=web.form_max_bytes
     )
+
