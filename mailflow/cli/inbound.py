@@ -159,21 +159,10 @@ HEAD_BYTES = 16384  # the headers of a stored message, enough for From and Subje
 
 
 def _from_and_subject(head: bytes | None) -> tuple[str, str]:
-    """The From address and Subject of a stored message, from its first bytes."""
-    from email.parser import BytesHeaderParser
-    from email.policy import default
-    from email.utils import parseaddr
+    """The From address and Subject of a stored message (shared with /admin/inbound)."""
+    from mailflow.inbound.staff import sender_and_subject
 
-    if not head:
-        return "", ""
-    top = head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    try:
-        msg = BytesHeaderParser(policy=default).parsebytes(top)
-        sender = parseaddr(str(msg.get("From", "")))[1]
-        subject = " ".join(str(msg.get("Subject", "")).split())
-    except (ValueError, TypeError, LookupError, IndexError):
-        return "", ""
-    return sender, subject[:80]
+    return sender_and_subject(head)
 
 
 @inbound_app.callback(invoke_without_command=True)

@@ -140,7 +140,9 @@ def _install_reports(app: FastAPI) -> None:
 
 
 def _install_escalations(app: FastAPI) -> None:
-    """The escalations admin pages (mailflow.web.escalations)."""
-    from mailflow.web import escalations
+    """The manager's console: escalations and inbound mail (mailflow.web.escalations,
+    inbound_pages)."""
+    from mailflow.web import escalations, inbound_pages
 
     app.include_router(escalations.router)
+    app.include_router(inbound_pages.router)
