@@ -11,6 +11,8 @@ from mailflow.i18n import register, ui
 CONSOLE_WORDS: dict[str, dict[str, str]] = {
     "en": {
         "con_in_title": "Inbound mail",
+        "con_in_parsed": "Recorded",
+        "con_in_received_status": "Waiting",
         "con_in_problems": "Needs a look",
         "con_in_quarantined": "Quarantined",
         "con_in_unmatched": "Unmatched",
@@ -137,6 +139,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     },
     "ru": {
         "con_in_title": "Входящая почта",
+        "con_in_parsed": "Записано",
+        "con_in_received_status": "Ожидает",
         "con_in_problems": "Требуют внимания",
         "con_in_quarantined": "В карантине",
         "con_in_unmatched": "Не сопоставлены",
@@ -261,6 +265,8 @@ CONSOLE_WORDS: dict[str, dict[str, str]] = {
     },
     "pl": {
         "con_in_title": "Poczta przychodząca",
+        "con_in_parsed": "Zapisano",
+        "con_in_received_status": "Oczekuje",
         "con_in_problems": "Do sprawdzenia",
         "con_in_quarantined": "W kwarantannie",
         "con_in_unmatched": "Nieprzypisane",

@@ -148,31 +148,34 @@ class Detail:
 
 
 def _reading(
-    settings: Settings, session: Session, raw: bytes, row: InboundMessage
+    settings: Settings, session: Session, raw: bytes, row: InboundMessage, locale: str
 ) -> tuple[str, list[tuple[str, str]]]:
-    """The visible text and what it reads as on the survey of its (likely) request."""
+    """The visible text and what it reads as on the survey of its (likely) request, labelled
+    in the reader's words."""
     from mailflow.inbound.matching import sender_candidate
     from parsers import interpret, read_message
 
+    w = console_words(locale)
     msg = read_message(raw, envelope_to=tuple(p for p in (row.envelope_to or "").split(",") if p))
-    rows = [("kind", msg.kind)]
+    rows = [(w["con_in_kind"], msg.kind)]
     request = session.get(SurveyRequest, row.request_id) if row.request_id else None
     request = request or sender_candidate(session, msg)
+    survey = None
     if request is not None:
         try:
             survey = settings.survey(request.survey_key)
         except KeyError:
             survey = None
-        if survey is not None:
-            reading = interpret(msg, survey.spec())
-            rows.append(("survey", survey.key))
-            if reading.error:
-                rows.append(("error", str(reading.error)))
-            if reading.score is not None:
-                rows.append(("score", str(reading.score)))
-            rows += [(k, str(v)) for k, v in reading.answers.items() if k != "score"]
-            if reading.comment:
-                rows.append(("comment", reading.comment))
+    if request is not None and survey is not None:
+        reading = interpret(msg, survey.spec())
+        rows.append((w["con_survey"], f"{survey.key} · {w['con_in_request']} #{request.id}"))
+        if reading.error:
+            rows.append((w["con_in_reason"], reason_text(locale, str(reading.error))))
+        if reading.score is not None:
+            rows.append((w["con_in_score"], str(reading.score)))
+        rows += [(k, str(v)) for k, v in reading.answers.items() if k != "score"]
+        if reading.comment:
+            rows.append((w["con_in_comment"], reading.comment))
     return msg.visible_text[:MAX_TEXT], rows
 
 
@@ -191,7 +194,7 @@ def detail(
             headers.append((name, " ".join(str(value).split())[:2000]))
         except (ValueError, TypeError, LookupError):
             headers.append((name, "(unreadable)"))
-    text, reading = _reading(settings, session, raw, row)
+    text, reading = _reading(settings, session, raw, row, locale)
     html = html_part(raw)
     request = session.get(SurveyRequest, row.request_id) if row.request_id else None
     contact = session.get(Contact, request.contact_id) if request else None

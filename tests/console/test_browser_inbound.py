@@ -53,7 +53,7 @@ def test_attach_a_quarantined_message_and_see_the_answer_in_the_report(page, mis
     page.wait_for_selector("#found")
     page.click("#found li >> nth=0 >> button")
     page.wait_for_selector("#done")
-    assert page.inner_text("#status") == "parsed"
+    assert page.inner_text("#status") == "Zapisano"
 
     page.goto(f"{m.settings.web.base_url}/admin/dashboard/tickets")
     ticket = page.locator("tr", has_text="T-9")
