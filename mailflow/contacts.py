@@ -206,6 +206,16 @@ def unsubscribe(session: Session, contact: Contact) -> bool:
     return True
 
 
+def resubscribe(session: Session, contact: Contact) -> bool:
+    """Undo an unsubscribe (staff, at the client's request); False when there was none.
+    Requests suppressed meanwhile stay suppressed: new events ask again."""
+    if contact.unsubscribed_at is None:
+        return False
+    contact.unsubscribed_at = None
+    session.add(contact)
+    return True
+
+
 def unbounce(session: Session, contact: Contact) -> bool:
     """Clear the contact's bounce (the address was fixed, or a bounce was wrong), so surveys
     go to it again; False when it had none. Requests already bounced stay as they were."""

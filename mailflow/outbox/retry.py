@@ -7,6 +7,7 @@ so re-queuing a thousand rows costs what one does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine, update
@@ -28,9 +29,11 @@ def retry_requests(
     state: str = RequestState.FAILED,
     since: datetime | None = None,
     survey: str | None = None,
+    ids: Sequence[int] | None = None,
 ) -> int:
     """Re-queue every request in `state` (failed) last due at or after `since` (UTC), of one
-    survey when given; the number re-queued."""
+    survey when given, of these `ids` when given (the admin page's selection); the number
+    re-queued."""
     if state not in RETRYABLE:
         known = ", ".join(RETRYABLE)
         raise RetryRefused(f"requests in state '{state}' cannot be retried (only: {known})")
@@ -40,6 +43,8 @@ def retry_requests(
         query = query.where(c.due_at >= as_utc(since))
     if survey is not None:
         query = query.where(c.survey_key == survey)
+    if ids is not None:
+        query = query.where(c.id.in_(list(ids)))
     now = utcnow()
     with engine.begin() as conn:
         result = conn.execute(

@@ -142,7 +142,7 @@ def _install_reports(app: FastAPI) -> None:
 def _install_escalations(app: FastAPI) -> None:
     """The manager's console: escalations and inbound mail (mailflow.web.escalations,
     inbound_pages)."""
-    from mailflow.web import escalations, inbound_pages
+    from mailflow.web import contacts_pages, escalations, inbound_pages, requests_pages
 
-    app.include_router(escalations.router)
-    app.include_router(inbound_pages.router)
+    for module in (escalations, inbound_pages, requests_pages, contacts_pages):
+        app.include_router(module.router)
