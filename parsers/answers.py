@@ -88,7 +88,8 @@ def match_option(value: str, question: QuestionSpec) -> str | None:
     return None
 
 
-_VALUE_SPLIT = re.compile(r"\s*(?:[,;]|\s[-–—]\s|[.!](?:\s|$))\s*")
+# A match starts only where a space run begins ((?<!\s)), so a long run is scanned once.
+_VALUE_SPLIT = re.compile(r"(?<!\s)\s*(?:[,;]|\s[-–—]\s|[.!](?:\s|$))\s*")
 
 
 def split_option(value: str, question: QuestionSpec) -> tuple[str | None, str]:

@@ -94,7 +94,9 @@ def _scale_from_fields(
     return first
 
 
-_PART_SPLIT = re.compile(r"\s*(?:[,;/|?!]|\.\s|\.$|\s-\s|\s–\s|^\s*\d[.)]\s*)\s*")
+# No leading \s*: a search would rescan a space run from each of its positions; the parts
+# are stripped, so the spaces before a separator need not be part of it.
+_PART_SPLIT = re.compile(r"(?:[,;/|?!]|\.\s|\.$|\s-\s|\s–\s|^\s*\d[.)]\s*)\s*")
 
 
 def _bare_parts(text: str) -> list[str]:

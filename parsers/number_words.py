@@ -57,8 +57,8 @@ _DENOMINATORS = "|".join(map(re.escape, _FORMS[5] + _FORMS[7] + _FORMS[10]))
 UNIT_WORDS = r"points?|pts|stars?|балл\w*|звезд\w*|punkt\w*|pkt|gwiazd\w*"
 PLUS_WORDS = r"с плюсом|z plusem|with a plus"
 _AFTER_SCALE = re.compile(
-    rf"\s*(?:/|out of|of|из|z|na)\s*(?:\d{{1,2}}|{_DENOMINATORS})(?!\w)"
-    rf"|\s*(?:{UNIT_WORDS}|{PLUS_WORDS})(?!\w)",
+    rf"(?<!\s)\s*+(?:/|out of|of|из|z|na)\s*+(?:\d{{1,2}}|{_DENOMINATORS})(?!\w)"
+    rf"|(?<!\s)\s*+(?:{UNIT_WORDS}|{PLUS_WORDS})(?!\w)",
     re.I,
 )
 
