@@ -18,7 +18,7 @@ from parsers.html import soup_of
 # Possessive spaces and a value that ends on a non-space: no two quantifiers share a space run.
 _LABEL_LINE = re.compile(r"^\s*+\*?([^:\n]{1,160}?)\*?\s*+[:：]\s*+((?:.*\S)?)\s*$")
 _LETTER = re.compile(r"[^\W\d_]")
-_REQUIRED = re.compile(r"\s*\*\s*$")
+_REQUIRED = re.compile(r"(?<!\s)\s*\*\s*$")
 _SPACES = re.compile(r"\s+")
 _CHECKED_IMG = re.compile(r"(?<!un)checked|selected|radio_on|check_box(?!_outline)", re.I)
 _BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.I)

@@ -54,10 +54,10 @@ _NOISE = re.compile(
     r"|\b(?:ext(?:ension)?|room|floor|office|apt|suite|building|page|step|item|line|version|"
     r"option|кабинет\w*|комнат\w*|этаж\w*|офис\w*|квартир\w*|пункт\w*|шаг\w*|"
     r"pok[oó]j\w*|piętr\w*|pietr\w*|biur\w*|wewn|punkt|krok\w*|strona|stronie)\.?\s*\d+"
-    r"|[#№]\s*\d+|\b(?:ticket|tiket|заявк[аиеу]|тикет|zgłoszeni[ea]|nr|no\.)\s*[#№:]?\s*\d+"
+    r"|[#№]\s*\d+|\b(?:ticket|tiket|заявк[аиеу]|тикет|zgłoszeni[ea]|nr|no\.)\s*+[#№:]?\s*+\d+"
     r"|\+?\d[\d ()-]{7,}\d"  # phone numbers
-    r"|(?:scale|шкал\w*|skali)\s+(?:of|from|от|od)?\s*\d+\s*(?:to|-|–|до|do)\s*\d+"
-    r"|\b\d+[.,]?\d*\s*(?:%|\$|€|zł|pln|руб\w*|₽|usd|eur)"
+    r"|(?:scale|шкал\w*|skali)\s++(?:of|from|от|od)?\s*+\d+\s*+(?:to|-|–|до|do)\s*+\d+"
+    r"|\b\d++[.,]?\d*+\s*+(?:%|\$|€|zł|pln|руб\w*|₽|usd|eur)"
     r"|[$€£]\s*\d+"
     r"|\b\d+(?:[.,]\d+)?\s*(?:days?|hours?|hrs?|minutes?|mins?|weeks?|months?|years?|times?|"
     r"дн\w*|день|час\w*|минут\w*|мин\b|недел\w*|месяц\w*|лет|год\w*|раз\w*|"
