@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
@@ -64,6 +66,11 @@ def checked_address(address: str) -> str:
     except EmailNotValidError as exc:
         raise ValueError(f"not a valid email address: {exc}") from None
     return normalise_email(checked.normalized)
+
+
+# An address in the configuration, checked and normalised by `checked_address` like every
+# address that comes in through an event (a malformed one stops start-up naming its key).
+EmailAddress = Annotated[str, AfterValidator(checked_address)]
 
 
 def _find_contact(session: Session, email: str, external_id: str | None) -> Contact | None:

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from mailflow.contacts import EmailAddress
 from mailflow.surveys import SurveyConfig
 
 DEFAULT_CONFIG = "mailflow.toml"
@@ -62,7 +63,7 @@ class BrandSettings(BaseModel):
 
     company: str = "Mailflow Demo Support"
     sender_name: str = "Customer Care"
-    sender_email: str = "support@example.com"
+    sender_email: EmailAddress = "support@example.com"
     logo_url: str | None = None  # in emails (mail clients load it themselves)
     # On the web pages the logo is served by Mailflow itself (/brand/logo), so no other host
     # learns when a client opens a rating link: a PNG, JPEG, GIF or SVG file.
@@ -232,7 +233,7 @@ class ManagerSettings(BaseModel):
 
     model_config = Section
 
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    email: EmailAddress
     name: str | None = None
     locale: str | None = None
     notify_email: bool = True
@@ -244,7 +245,7 @@ class EscalationSettings(BaseModel):
 
     model_config = Section
 
-    team_managers: dict[str, str] = Field(default_factory=dict)
+    team_managers: dict[str, EmailAddress] = Field(default_factory=dict)
     managers: list[ManagerSettings] = Field(default_factory=list)
     ticket_url: str | None = None
 
@@ -264,7 +265,7 @@ class Settings(BaseSettings):
     locales: list[str] = Field(default_factory=lambda: ["en", "ru", "pl"], min_length=1)
     default_locale: str = "en"
     timezone: str = "UTC"
-    default_manager: str | None = None
+    default_manager: EmailAddress | None = None
     brand: BrandSettings = Field(default_factory=BrandSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     inbound: InboundSettings = Field(default_factory=InboundSettings)

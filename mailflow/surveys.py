@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from mailflow.contacts import EmailAddress
 from mailflow.negative import Answer as NegativeAnswer
 from mailflow.negative import AnswerIn, Chain, CommentContains, ScoreAtMost
 from mailflow.survey_types import SURVEY_TYPES, SurveyType
@@ -109,7 +110,7 @@ class SurveyConfig(BaseModel):
     trigger: TriggerConfig | None = None
     campaign: CampaignConfig | None = None
     negative: NegativeRule | None = None
-    escalate_to: str | None = None
+    escalate_to: EmailAddress | None = None
     # The console's target for handling an escalation; past it, it is overdue (reminded once).
     escalation_sla_hours: float = Field(default=24, gt=0, le=24 * 365)
     followup: FollowUpConfig | None = None

@@ -7,6 +7,7 @@ Unmatched labels are simply not answers to this survey.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from parsers.types import QuestionSpec, SurveySpec
@@ -28,6 +29,7 @@ _NUMBERING = re.compile(r"^\s*(?:\d{1,2}|[a-z])[.)]\s+", re.I)
 _MIN_CONTAINED = 6
 
 
+@functools.lru_cache(maxsize=4096)  # every option's labels are compared for every reply line
 def _norm(text: str) -> str:
     text = _NUMBERING.sub("", text)
     return normalise_label(re.sub(r"[\s*?!:;.,\"'«»„”“()_-]+", " ", text))
@@ -88,7 +90,8 @@ def match_option(value: str, question: QuestionSpec) -> str | None:
     return None
 
 
-_VALUE_SPLIT = re.compile(r"\s*(?:[,;]|\s[-–—]\s|[.!](?:\s|$))\s*")
+# A match starts only where a space run begins ((?<!\s)), so a long run is scanned once.
+_VALUE_SPLIT = re.compile(r"(?<!\s)\s*(?:[,;]|\s[-–—]\s|[.!](?:\s|$))\s*")
 
 
 def split_option(value: str, question: QuestionSpec) -> tuple[str | None, str]:

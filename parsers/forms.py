@@ -15,9 +15,10 @@ from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from parsers.answers import is_comment_label
 from parsers.html import soup_of
 
-_LABEL_LINE = re.compile(r"^\s*\*?([^:\n]{1,160}?)\*?\s*[:：]\s*(.*?)\s*$")
+# Possessive spaces and a value that ends on a non-space: no two quantifiers share a space run.
+_LABEL_LINE = re.compile(r"^\s*+\*?([^:\n]{1,160}?)\*?\s*+[:：]\s*+((?:.*\S)?)\s*$")
 _LETTER = re.compile(r"[^\W\d_]")
-_REQUIRED = re.compile(r"\s*\*\s*$")
+_REQUIRED = re.compile(r"(?<!\s)\s*\*\s*$")
 _SPACES = re.compile(r"\s+")
 _CHECKED_IMG = re.compile(r"(?<!un)checked|selected|radio_on|check_box(?!_outline)", re.I)
 _BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.I)
@@ -36,7 +37,7 @@ def _clean(text: str) -> str:
 
 def label_value(line: str) -> tuple[str, str] | None:
     """("Label", "value") for a "Label: value" line whose label reads like a label."""
-    found = _LABEL_LINE.match(line)
+    found = (":" in line or "：" in line) and _LABEL_LINE.match(line)
     if not found:
         return None
     label, value = _clean(found.group(1)), found.group(2).strip()

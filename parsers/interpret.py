@@ -13,9 +13,9 @@ from parsers import forms, scores
 from parsers.refusals import AmbiguousScore, InvalidAnswer, NoBody, NoScore, NotAnAnswer, OutOfScale
 from parsers.types import Interpretation, ParsedMessage, QuestionSpec, SurveySpec
 
-_TRIVIAL = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+_TRIVIAL = re.compile(r"^[\s\W_]+|(?<![\s\W_])[\s\W_]+$")
 _LETTER = re.compile(r"[^\W\d_]")
-_SPACE_PUNCT = re.compile(r"\s+([,.;:!?])")  # "Obsługa , dziękuję" once the score is out
+_SPACE_PUNCT = re.compile(r"(?<!\s)\s+([,.;:!?])")  # "Obsługa , dziękuję" once the score is out
 _TOKEN_LABEL = re.compile(r"^\s*(?:ref|token|reference|реф|токен)\b", re.I)
 FORM_KINDS = ("google_form", "web_form")
 
@@ -46,7 +46,7 @@ _NOT_A_SCORE_LABEL = re.compile(
     re.I,
 )
 # "10", "10 - Extremely likely", "9 (very likely)": a scale value with its label.
-_LABELLED_VALUE = re.compile(r"^\s*(\d{1,2})(?:\s*(?:[-–—:.)(]|$).*)?$", re.S)
+_LABELLED_VALUE = re.compile(r"^\s*(\d{1,2})(?:\s*+(?:[-–—:.)(]|$).*)?$", re.S)
 
 
 def _asking_the_question(
@@ -94,7 +94,9 @@ def _scale_from_fields(
     return first
 
 
-_PART_SPLIT = re.compile(r"\s*(?:[,;/|?!]|\.\s|\.$|\s-\s|\s–\s|^\s*\d[.)]\s*)\s*")
+# No leading \s*: a search would rescan a space run from each of its positions; the parts
+# are stripped, so the spaces before a separator need not be part of it.
+_PART_SPLIT = re.compile(r"(?:[,;/|?!]|\.\s|\.$|\s-\s|\s–\s|^\s*\d[.)]\s*)\s*")
 
 
 def _bare_parts(text: str) -> list[str]:

@@ -206,7 +206,7 @@ _AWAY_PHRASES = re.compile(
 # A reply that opens with a score ("10! I'm out of the office till Monday, but…") is an
 # answer; one that opens with a date ("9-13 March: I'm on a business trip", "10.03") is not,
 # and dates are what the score reader's noise masking blanks out.
-_OPENS_WITH_SCORE = re.compile(r"\s*(?:\d{1,2}(?!\d)|[0-9]\ufe0f?\u20e3|\U0001f51f|[★⭐])")
+_OPENS_WITH_SCORE = re.compile(r"(?<!\s)\s*+(?:\d{1,2}(?!\d)|[0-9]\ufe0f?\u20e3|\U0001f51f|[★⭐])")
 
 
 class OutOfOfficeText(Rule):
@@ -254,7 +254,7 @@ _ACK_STATEMENT = re.compile(
 # helpdesk's own reply marker.
 _ACK_STRUCTURE = re.compile(
     r"(?:#|№|\bnr\.?|\bno\.|ticket\s*(?:id|number|no)|request\s*(?:id|number)|номер\w{0,3}|"
-    r"numer\w{0,3})\s*[:#]?\s*\[?[A-Z]{0,10}-?\d{2,}"
+    r"numer\w{0,3})\s*+[:#]?\s*+\[?[A-Z]{0,10}-?\d{2,}"
     r"|\[(?:ticket#|#)?[A-Z]{0,10}-?\d{2,}(?:-\d+)?\]"
     r"|\bwithin\s+(?:\d{1,3}|one|two|three|a few|24|48)\s+(?:business\s+|working\s+)?"
     r"(?:hours?|days?)|\busually\s+within\b|\bas soon as possible\b"

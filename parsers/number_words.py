@@ -48,17 +48,17 @@ _BEFORE_VERB = re.compile(
     r"oceniam(?: na)?|oceniam was na|not|never|не|nie|(?:more )?like|rather|а|скорее|tylko|"
     r"raczej|definitely(?: a)?|absolutely(?: a)?|easily(?: a)?|strong|"
     r"тв[её]рд(?:ая|ую|ые)|уверенн(?:ая|ую)|крепк(?:ая|ую)|mocn[aąe]|solidn[aąe]|pewn[aą])"
-    r"\s*[:=-]?\s*$",
+    r"\s*+[:=-]?\s*$",
     re.I,
 )
-_AFTER_ALONE = re.compile(r"\s*(?:$|[.,;:!?)\u2013\u2014-])")
+_AFTER_ALONE = re.compile(r"(?<!\s)\s*+(?:$|[.,;:!?)\u2013\u2014-])")
 _DENOMINATORS = "|".join(map(re.escape, _FORMS[5] + _FORMS[7] + _FORMS[10]))
 # What may follow a score and belongs to it: "7 баллов", "4 stars", "пять с плюсом".
 UNIT_WORDS = r"points?|pts|stars?|балл\w*|звезд\w*|punkt\w*|pkt|gwiazd\w*"
 PLUS_WORDS = r"с плюсом|z plusem|with a plus"
 _AFTER_SCALE = re.compile(
-    rf"\s*(?:/|out of|of|из|z|na)\s*(?:\d{{1,2}}|{_DENOMINATORS})(?!\w)"
-    rf"|\s*(?:{UNIT_WORDS}|{PLUS_WORDS})(?!\w)",
+    rf"(?<!\s)\s*+(?:/|out of|of|из|z|na)\s*+(?:\d{{1,2}}|{_DENOMINATORS})(?!\w)"
+    rf"|(?<!\s)\s*+(?:{UNIT_WORDS}|{PLUS_WORDS})(?!\w)",
     re.I,
 )
 

@@ -46,7 +46,7 @@ _SIGNATURE = re.compile(
     r"^\s*(?:--|-- |—|__)\s*$"
     r"|^\s*(?:sent from my|sent from|sent with|sent via|get outlook for|отправлено с|"
     r"отправлено из|отправлено через|wysłane z|wysłano z|wysłane przy użyciu|envoyé de mon|"
-    r"gesendet von meinem|enviado desde mi)(?:\s+[\w.'’&()-]+){1,6}\s*[.!]?\s*"
+    r"gesendet von meinem|enviado desde mi)(?:\s++[\w.'’&()-]+){1,6}\s*+[.!]?\s*+"
     r"(?:<https?://[^>\s]+>|\[https?://[^\]\s]+\])?\s*$",  # Outlook's "for iOS<https://…>"
     re.I,
 )
@@ -54,14 +54,14 @@ _SIGNOFF = re.compile(
     r"^\s*(?:best regards|kind regards|warm regards|regards|best wishes|cheers|"
     r"с уважением|с наилучшими пожеланиями|всего доброго|всего хорошего|"
     r"pozdrawiam(?: serdecznie)?|z poważaniem|z wyrazami szacunku|serdecznie pozdrawiam|"
-    r"pozdrowienia)\s*[,.!]?\s*$",
+    r"pozdrowienia)\s*+[,.!]?\s*$",
     re.I,
 )
 # "Thanks," / "Спасибо," / "Dzięki," closing the message: a sign-off only when a short name
 # (or nothing) follows it to the end; "Thanks, great job!" stays the client's words.
 _THANKS = re.compile(
     r"^\s*(?:thanks|thank you|many thanks|thanks again|thx|best|all the best|"
-    r"спасибо|благодарю|заранее спасибо|dziękuję|dzięki|pozdr\.?)\s*[,.!]?\s*$",
+    r"спасибо|благодарю|заранее спасибо|dziękuję|dzięki|pozdr\.?)\s*+[,.!]?\s*$",
     re.I,
 )
 _NAME_LINE = re.compile(r"^\s*[^\W\d_][\w.'’ -]{0,60}$")

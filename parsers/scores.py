@@ -54,10 +54,10 @@ _NOISE = re.compile(
     r"|\b(?:ext(?:ension)?|room|floor|office|apt|suite|building|page|step|item|line|version|"
     r"option|кабинет\w*|комнат\w*|этаж\w*|офис\w*|квартир\w*|пункт\w*|шаг\w*|"
     r"pok[oó]j\w*|piętr\w*|pietr\w*|biur\w*|wewn|punkt|krok\w*|strona|stronie)\.?\s*\d+"
-    r"|[#№]\s*\d+|\b(?:ticket|tiket|заявк[аиеу]|тикет|zgłoszeni[ea]|nr|no\.)\s*[#№:]?\s*\d+"
+    r"|[#№]\s*\d+|\b(?:ticket|tiket|заявк[аиеу]|тикет|zgłoszeni[ea]|nr|no\.)\s*+[#№:]?\s*+\d+"
     r"|\+?\d[\d ()-]{7,}\d"  # phone numbers
-    r"|(?:scale|шкал\w*|skali)\s+(?:of|from|от|od)?\s*\d+\s*(?:to|-|–|до|do)\s*\d+"
-    r"|\b\d+[.,]?\d*\s*(?:%|\$|€|zł|pln|руб\w*|₽|usd|eur)"
+    r"|(?:scale|шкал\w*|skali)\s++(?:of|from|от|od)?\s*+\d+\s*+(?:to|-|–|до|do)\s*+\d+"
+    r"|\b\d++[.,]?\d*+\s*+(?:%|\$|€|zł|pln|руб\w*|₽|usd|eur)"
     r"|[$€£]\s*\d+"
     r"|\b\d+(?:[.,]\d+)?\s*(?:days?|hours?|hrs?|minutes?|mins?|weeks?|months?|years?|times?|"
     r"дн\w*|день|час\w*|минут\w*|мин\b|недел\w*|месяц\w*|лет|год\w*|раз\w*|"
@@ -94,6 +94,7 @@ _OUT_OF = re.compile(
 )
 _DECIMAL = re.compile(r"(?<![\d.,])(\d{1,2})[.,](\d)(?![\d.,])")
 _BARE = re.compile(r"(?<![\w.,/#№+])(\d{1,2})(?![\w/]|[.,]\d)")
+# One way to split the spaces around a separator (possessive): "na  na  na  (5" once ran 2^n.
 _SCORE_WORDS = re.compile(
     r"(?<!\w)(?:(?:i(?:'?d| would) give(?: (?:it|you|them|us))?(?: a)?|"
     r"i give(?: (?:it|you|them))?(?: a)?|"
@@ -104,12 +105,12 @@ _SCORE_WORDS = re.compile(
     # the adverbs and adjectives people put before a score: "definitely a 10", "mocne 8"
     r"definitely(?: a)?|absolutely(?: a)?|easily(?: a)?|(?:a )?strong|i'?d rate (?:you|us)(?: a)?|"
     r"тв[её]рд(?:ая|ую|ые)|уверенн(?:ая|ую|ые)|крепк(?:ая|ую)|однозначно|"
-    r"mocn[aąe]|solidn[aąe]|pewn[aą]|zdecydowanie|spokojnie)\s*[:=-]?\s*)+$",
+    r"mocn[aąe]|solidn[aąe]|pewn[aą]|zdecydowanie|spokojnie)\s*+(?:[:=-]\s*+)?)+$",
     re.I,
 )
 # What may follow a score and belongs to it, not to the comment: "7 баллов", "4 stars".
 _SCORE_UNITS = re.compile(
-    rf"\s*(?:(?:{UNIT_WORDS}|{PLUS_WORDS})(?!\w)|\+{{1,2}})", re.I
+    rf"(?<!\s)\s*+(?:(?:{UNIT_WORDS}|{PLUS_WORDS})(?!\w)|\+{{1,2}})", re.I
 )
 
 

@@ -82,7 +82,7 @@ _NEGATION = re.compile(
 )
 _NEGATED_CSAT = {5: 2, 4: 2, 3: 2, 2: 3, 1: 3}
 _SIGN_ONLY = re.compile(r"^\s*([+-])1?\s*[.!]*\s*$")
-_EDGE = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+_EDGE = re.compile(r"^[\s\W_]+|(?<![\s\W_])[\s\W_]+$")
 _SKIN = "\U0001f3fb-\U0001f3ff"
 
 

@@ -42,21 +42,40 @@ def _read_json(source: str) -> object:
 @app.command()
 def event(
     json_source: str = typer.Option(
-        ..., "--json", help="The event as JSON: a file, or - for stdin."
+        ...,
+        "--json",
+        help="The event as JSON: a file, or - for stdin. A JSON array imports several.",
     ),
 ) -> None:
-    """Apply one helpdesk event (ticket closed, status changed, reopened)."""
+    """Apply one helpdesk event (ticket closed, status changed, reopened), or import a list.
+
+    In a list each event is applied on its own: a bad one is reported as "row N: field:
+    reason" and the others still go in; the exit code is 1 when any row was refused."""
     from mailflow.events import EventError, handle_event
 
     payload = _read_json(json_source)
     current = settings()
     db = engine(current)
-    try:
-        with session_scope(db) as session:
-            result = handle_event(session, current, payload)  # type: ignore[arg-type]
-    except EventError as exc:
-        fail(f"bad event: {exc}")
-    typer.echo(json.dumps(result.as_dict()))
+    if not isinstance(payload, list):
+        try:
+            with session_scope(db) as session:
+                result = handle_event(session, current, payload)  # type: ignore[arg-type]
+        except EventError as exc:
+            fail(f"bad event: {exc}")
+        typer.echo(json.dumps(result.as_dict()))
+        return
+    refused = 0
+    for row, item in enumerate(payload, start=1):
+        try:
+            with session_scope(db) as session:
+                result = handle_event(session, current, item)
+        except EventError as exc:
+            refused += 1
+            print(f"mailflow: row {row}: bad event: {exc}", file=sys.stderr)
+            continue
+        typer.echo(json.dumps({"row": row, **result.as_dict()}))
+    if refused:
+        fail(f"{refused} of {len(payload)} events refused; the others were applied", code=1)
 
 
 @requests_app.callback(invoke_without_command=True)

@@ -12,6 +12,7 @@ its own thread: imapclient is blocking.
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import logging
 import random
@@ -22,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imapclient import IMAPClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from mailflow.inbound.store import store_raw
+from mailflow.inbound.store import SYNTHETIC_DOMAIN, store_raw
 from mailflow.settings import ImapMailbox, Settings
 from storage.clock import utcnow
 from storage.models import ImapState, InboundMessage
@@ -176,10 +177,15 @@ class ImapPoller:
         self, client: IMAPClient, statuses: tuple[str, ...], source: str, target: str
     ) -> int:
         """Move this mailbox's messages in `statuses` that were left in `source` to `target`,
-        found by Message-ID; how many moved, or -1 when there was nothing to look for."""
+        found by content (`_find`); how many moved, or -1 when there was nothing to look for."""
         with Session(self.engine) as session:
             rows = session.exec(
-                select(InboundMessage.id, InboundMessage.message_id)
+                select(
+                    InboundMessage.id,
+                    InboundMessage.message_id,
+                    InboundMessage.sha256,
+                    func.length(InboundMessage.raw),
+                )
                 .where(
                     InboundMessage.via == "imap",
                     InboundMessage.mailbox == self.mailbox.name,
@@ -194,10 +200,10 @@ class ImapPoller:
         client.select_folder(source)
         moved, lost = [], []
         scratch = PollResult()
-        for row_id, message_id in rows:
-            uids = client.search(["HEADER", "Message-ID", message_id]) if message_id else []
+        for row_id, message_id, digest, size in rows:
+            uids = _find(client, message_id, digest, int(size or 0))
             if uids:
-                self._move(client, sorted(uids), target, scratch, count=False)
+                self._move(client, uids, target, scratch, count=False)
                 moved.append(row_id)
             else:
                 lost.append(row_id)
@@ -317,6 +323,25 @@ class ImapPoller:
                     break
         finally:
             client.idle_done()
+
+
+def _find(client: IMAPClient, message_id: str | None, digest: str, size: int) -> list[int]:
+    """The UIDs in the selected folder holding exactly the stored bytes. A Message-ID may be
+    shared by different messages (storage identity is the SHA-256), so the header search, or
+    for a message without one the size search, only names candidates: each candidate's bytes
+    are fetched (BODY.PEEK: its \\Seen flag stays as it was) and compared by SHA-256."""
+    if message_id and not message_id.endswith(f"@{SYNTHETIC_DOMAIN}>"):
+        candidates = client.search(["HEADER", "Message-ID", message_id])
+    else:  # the id was made up by the store: the message carries none to search for
+        candidates = client.search(["LARGER", max(size - 1, 0), "SMALLER", size + 1])
+    if not candidates:
+        return []
+    bodies = client.fetch(sorted(candidates), [b"BODY.PEEK[]"])
+    return sorted(
+        uid
+        for uid, data in bodies.items()
+        if hashlib.sha256(bytes(data.get(b"BODY[]") or b"")).hexdigest() == digest
+    )
 
 
 def announced(client: IMAPClient) -> bool:

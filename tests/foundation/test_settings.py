@@ -83,6 +83,32 @@ BAD_CONFIGS = [
         '[surveys.texts.de]\ntitle = "Jak nam poszło?"',
         "survey 'csat': texts.pl: missing",
     ),
+    # addresses are checked like the events API's (email-validator), naming the key
+    (
+        'default_manager = "manager@example.com"',
+        'default_manager = "manager@@example.com"',
+        "default_manager: not a valid email address",
+    ),
+    (
+        'sender_email = "support@example.com"',
+        'sender_email = "support at example.com"',
+        "brand.sender_email: not a valid email address",
+    ),
+    (
+        'escalate_to = "manager@example.com"',
+        'escalate_to = "the manager"',
+        "survey 'service_quality': escalate_to: not a valid email address",
+    ),
+    (
+        '# [escalation]\n# team_managers = { printers = "printers-lead@example.com" }',
+        '[escalation]\nteam_managers = { printers = "printers-lead@" }',
+        "escalation.team_managers.printers: not a valid email address",
+    ),
+    (
+        '# [[escalation.managers]]\n# email = "manager@example.com"',
+        '[[escalation.managers]]\nemail = "manager.example.com"',
+        "escalation.managers.0.email: not a valid email address",
+    ),
 ]
 
 
@@ -160,3 +186,24 @@ def test_init_writes_a_strong_private_config_and_the_database_is_private(tmp_pat
     assert database.exists() and database.stat().st_mode & 0o777 == 0o600
     for extra in tmp_path.glob("mailflow.db-*"):  # WAL and shared memory, if left
         assert extra.stat().st_mode & 0o077 == 0, extra
+
+
+def test_addresses_in_the_file_are_normalised_like_event_addresses(tmp_path: Path):
+    """Upper case and IDN domains are written as the world writes them; they are stored the
+    way the events API stores a contact's address (mailflow.contacts.checked_address)."""
+    from mailflow.contacts import checked_address
+
+    text = example_config().replace(
+        'default_manager = "manager@example.com"', 'default_manager = "Manager@Example.COM"', 1
+    )
+    text = text.replace(
+        '# [escalation]\n# team_managers = { printers = "printers-lead@example.com" }',
+        '[escalation]\nteam_managers = { printers = "Руководитель@Почта.рф" }',
+        1,
+    )
+    path = tmp_path / "mailflow.toml"
+    path.write_text(text, encoding="utf-8")
+    current = load_settings(path)
+    assert current.default_manager == "manager@example.com"
+    lead = current.escalation.team_managers["printers"]
+    assert lead == "руководитель@почта.рф" == checked_address("Руководитель@Почта.рф")

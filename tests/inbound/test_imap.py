@@ -268,3 +268,69 @@ def test_mail_retried_into_an_answer_comes_back_from_failed(
     assert dovecot_clean.list_messages("Failed") == []
     assert dovecot_clean.list_messages("Processed") == [stranger]
     assert stored(engine)[0].imap_folder == "Processed"
+
+
+def _with_message_id(message: bytes, message_id: bytes) -> bytes:
+    head, body = message.split(b"\r\n\r\n", 1)
+    lines = [
+        b"Message-ID: " + message_id if line.lower().startswith(b"message-id:") else line
+        for line in head.split(b"\r\n")
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def test_only_the_message_with_the_stored_bytes_moves_when_message_ids_repeat(
+    dovecot_clean, inbound_settings, engine
+):
+    """Two different messages share one Message-ID (a broken mailer, a gateway): each is
+    stored as its own, and when the worker quarantines one, that one - found by its SHA-256,
+    not by the shared Message-ID - leaves Processed; the other stays where it is."""
+    from mailflow.inbound.worker import run_until_empty
+
+    shared = b"<same-id@example.org>"
+    stranger = _with_message_id(raw(eml("reply_no_token_unknown_sender.eml"), "s1"), shared)
+    away = _with_message_id(raw(eml("auto_reply_out_of_office.eml"), "s2"), shared)
+    dovecot_clean.append(stranger)
+    dovecot_clean.append(away)
+    poller = ImapPoller(inbound_settings, engine, mailbox(dovecot_clean))
+    assert len(poller.poll_once().stored) == 2
+    run_until_empty(inbound_settings, engine)
+    by_raw = {r.raw: r for r in stored(engine)}
+    assert {r.message_id for r in by_raw.values()} == {shared.decode()}
+    assert (by_raw[stranger].status, by_raw[away].status) == ("unmatched", "ignored")
+
+    assert poller.poll_once().failed == 1
+
+    assert dovecot_clean.list_messages("Failed") == [stranger]
+    assert dovecot_clean.list_messages("Processed") == [away]
+    assert {r.raw: r.imap_folder for r in stored(engine)} == {
+        stranger: "Failed",
+        away: "Processed",
+    }
+
+
+def test_a_message_without_a_message_id_is_found_by_its_bytes(
+    dovecot_clean, inbound_settings, engine
+):
+    """No Message-ID to search for (the store made one up): same-sized candidates are
+    compared by SHA-256, so only the quarantined message moves."""
+    from mailflow.inbound.worker import run_until_empty
+
+    def without_id(message: bytes) -> bytes:
+        head, body = message.split(b"\r\n\r\n", 1)
+        kept = [x for x in head.split(b"\r\n") if not x.lower().startswith(b"message-id:")]
+        return b"\r\n".join(kept) + b"\r\n\r\n" + body
+
+    stranger = without_id(raw(eml("reply_no_token_unknown_sender.eml"), "t1"))
+    twin = stranger.replace(b"Subject: ", b"Subject:X", 1)  # same size, other bytes
+    assert len(twin) == len(stranger) and twin != stranger
+    dovecot_clean.append(stranger)
+    poller = ImapPoller(inbound_settings, engine, mailbox(dovecot_clean))
+    poller.poll_once()
+    run_until_empty(inbound_settings, engine)
+    dovecot_clean.append(twin, folder="Processed")  # someone filed a look-alike there
+
+    assert poller.poll_once().failed == 1
+
+    assert dovecot_clean.list_messages("Failed") == [stranger]
+    assert dovecot_clean.list_messages("Processed") == [twin]

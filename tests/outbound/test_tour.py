@@ -54,3 +54,45 @@ def test_a_bad_event_on_stdin_exits_2_naming_the_field(tmp_path):
     assert "contact.email" in done.stderr and "Traceback" not in done.stderr
     broken = mailflow(tmp_path, "event", "--json", "-", stdin="{not json")
     assert broken.returncode == 2 and "JSON" in broken.stderr
+
+
+def test_an_event_import_with_a_bad_address_names_the_row_and_the_others_go_in(tmp_path):
+    """`mailflow event --json FILE` with a list imports each event on its own: a malformed
+    address is refused naming its row and field, and every other row is applied."""
+    assert mailflow(tmp_path, "init").returncode == 0
+    rows = [
+        dict(EVENT, ticket={"id": "1", "title": "One", "status": "Closed"}),
+        dict(
+            EVENT,
+            ticket={"id": "2", "title": "Two", "status": "Closed"},
+            contact={"email": "anna@@example.com"},
+        ),
+        dict(
+            EVENT,
+            ticket={"id": "3", "title": "Three", "status": "Closed"},
+            contact={"email": "Иван@Почта.рф", "name": "Иван"},
+            employee={"name": "Bob Agent", "email": "bob at example.com"},
+        ),
+        dict(
+            EVENT,
+            ticket={"id": "4", "title": "Four", "status": "Closed"},
+            contact={"email": "Ivan@Example.org", "name": "Ivan"},
+        ),
+    ]
+    (tmp_path / "tickets.json").write_text(json.dumps(rows), encoding="utf-8")
+    done = mailflow(tmp_path, "event", "--json", "tickets.json")
+    assert done.returncode == 1
+    applied = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["row"] for a in applied] == [1, 4]
+    assert all(len(a["created"]) == 1 for a in applied)
+    errors = done.stderr.strip().splitlines()
+    assert errors[0].startswith("mailflow: row 2: bad event: contact.email: not a valid email")
+    assert errors[1].startswith("mailflow: row 3: bad event: employee.email: not a valid email")
+    assert "2 of 4 events refused" in errors[2] and "Traceback" not in done.stderr
+    worked = mailflow(tmp_path, "worker", "--until-empty")
+    assert worked.returncode == 0, worked.stderr
+    sent = sorted(
+        email.message_from_bytes(p.read_bytes())["To"]
+        for p in (tmp_path / "outbox" / "new").iterdir()
+    )
+    assert sent == ["Anna Smith <anna.smith@example.com>", "Ivan <ivan@example.org>"]

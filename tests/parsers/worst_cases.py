@@ -78,6 +78,21 @@ def cases(*, huge: bool = True) -> dict[str, Callable[[], bytes]]:
         "tokens_sent_from": lambda: _plain("t7", "5\r\nsent from my phone" + " " * 8 * KB + "x"),
         "tokens_away": lambda: _plain("t8", _repeat("\r\n", 8 * KB) + "I am out of office x"),
         "tokens_short_reply_2k5": lambda: _plain("t9", _repeat("5 stars out of ", 2500)),
+        # space runs where two quantifiers met (each was quadratic or worse before #14)
+        "runs_score_words_2k5": lambda: _plain("r1", _repeat("na  " * 12 + "(5) ", 2500)),
+        "runs_thanks_64k": lambda: _plain("r2", "5\r\nthanks" + " " * 64 * KB + "x\r\n"),
+        "runs_regards_64k": lambda: _plain("r3", "5\r\nregards" + " " * 64 * KB + "x\r\n"),
+        "runs_sent_from_64k": lambda: _plain(
+            "r4", "5\r\nsent from my phone" + " " * 64 * KB + "<x\r\n"
+        ),
+        "runs_form_label_64k": lambda: _plain(
+            "r5", "Speed: slow" + " " * 64 * KB + "x\r\nWork: a" + " " * 64 * KB + "b\r\n"
+        ),
+        "runs_label_no_colon_64k": lambda: _plain("r6", "Name" + " " * 64 * KB + "x*\r\n"),
+        "runs_units_64k": lambda: _plain("r7", "5" + " " * 64 * KB + "stars x"),
+        "runs_punct_64k": lambda: _plain("r8", "5 a" + "!" * 64 * KB + "b"),
+        "runs_ticket_64k": lambda: _plain("r9", "ticket" + " " * 64 * KB + "x 5"),
+        "runs_many_short_lines": lambda: _plain("r10", _repeat("thanks  x\r\n5  stars  ,\r\n", MB)),
         # deep nesting: quotes, html, MIME
         "deep_quote_levels": lambda: _plain("d1", "5\r\n" + ">" * 64 * KB + " deep"),
         "deep_quote_lines": lambda: _plain(
