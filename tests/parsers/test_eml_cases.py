@@ -53,4 +53,3 @@ def test_case(name: str) -> None:
     result = parse((FIXTURES / name).read_bytes(), survey, file=name)
     judged = {key: value for key, value in expected.items() if key not in NOT_JUDGED}
     assert {key: result[key] for key in judged} == judged
-
