@@ -23,7 +23,32 @@ _VERB_AT_END = (
     r"geschreven|skrev|kirjoitti|napsal\(a\)|napsala|napsal|napísal\(a\)|napísal|escreveu|"
     r"yazdı|şunu yazdı|şunları yazdı|写道|寫道|のメール|wrote"
 )
-_HEADER_END = re.compile(rf"(?:{_VERB_AT_END})\s*[:：]\s*$", re.I)
+_VERB_ENDINGS = tuple(
+    verb.replace("\\(", "(").replace("\\)", ")") for verb in _VERB_AT_END.split("|")
+)
+
+
+class _AuthorWrote:
+    """'… wrote:' and its translations end the line (a suffix test, not a regex scan)."""
+
+    name = "author_wrote"
+    description = "'… wrote:', '… a écrit :', '… napsal(a):', '… 写道：' end the line"
+
+    def check(self, line: str) -> str | None:
+        head = line.rstrip().rstrip(":：").rstrip().lower()
+        return self.name if head.endswith(_VERB_ENDINGS) and _word_start(head) else None
+
+
+def _word_start(head: str) -> bool:
+    """The verb that ends `head` starts a word ("… wrote", not "…rewrote")."""
+    for verb in _VERB_ENDINGS:
+        if head.endswith(verb):
+            before = head[: -len(verb)][-1:]
+            cjk = verb[:1] >= "\u3000"  # 写道, のメール: no spaces between words
+            return cjk or not before or not before.isalnum()
+    return False
+
+
 # Languages that put the verb before the author: "Am … schrieb Name <a@b>:", "Op … schreef
 # Name:", "Den … skrev Name:", "På … skrev Name:".
 _VERB_BEFORE_NAME = re.compile(r"(?<!\w)(?:schrieb|schreef|skrev|kirjoitti)\s+\S", re.I)
@@ -45,11 +70,13 @@ class LineRule:
     description: str
     pattern: re.Pattern[str]
     needs_digit: bool = False  # a date or time must stand in the line
+    anywhere: bool = False  # searched in the line, else matched at its start
 
     def check(self, line: str) -> str | None:
         if self.needs_digit and not _DIGIT.search(line):
             return None
-        return self.name if self.pattern.search(line) else None
+        found = self.pattern.search(line) if self.anywhere else self.pattern.match(line)
+        return self.name if found else None
 
 
 class _VerbBeforeName:
@@ -66,11 +93,12 @@ class _VerbBeforeName:
 
 
 HEADER_RULES = (
-    LineRule("author_wrote", "'… wrote:' and its translations end the line", _HEADER_END),
+    _AuthorWrote(),
     _VerbBeforeName(),
     LineRule("date_address_colon", "a date, then '<address>:' (Gmail ru/ja, Yandex)",
-             _ADDRESS_END, needs_digit=True),
-    LineRule("mailru_ot", "Mail.ru: '<weekday>, <date> <time> от <author>:'", _OT_NAME),
+             _ADDRESS_END, needs_digit=True, anywhere=True),
+    LineRule("mailru_ot", "Mail.ru: '<weekday>, <date> <time> от <author>:'", _OT_NAME,
+             anywhere=True),
     LineRule("apple_mail_pl", "Apple Mail pl: 'Wiadomość napisana przez … w dniu …:'",
              _APPLE_PL),
 )  # fmt: skip

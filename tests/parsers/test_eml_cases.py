@@ -53,3 +53,8 @@ def test_case(name: str) -> None:
     result = parse((FIXTURES / name).read_bytes(), survey, file=name)
     judged = {key: value for key, value in expected.items() if key not in NOT_JUDGED}
     assert {key: result[key] for key in judged} == judged
+
+
+def test_there_are_enough_cases() -> None:
+    """Issue #17: at least 300 cases across the clients and languages."""
+    assert len(CASES) >= 300
