@@ -161,7 +161,8 @@ _FOOTER_PREFIX = (
     r"verzonden vanaf|verzonden met|verstuurd met|outlook voor|skickat från|skaffa outlook|"
     r"sendt fra|hent outlook|få outlook|odesláno z|odesláno ze|odeslano z|"
     r"надіслано з|надіслано від|надіслано із|отримати outlook|получить outlook|"
-    r"pobierz aplikację outlook|ios için outlook"
+    r"pobierz aplikację outlook|ios için outlook|envoyé à partir de|verzonden vanuit|"
+    r"skickades från|wysłano przy użyciu|отправлено из почты"
 )
 _FOOTER = re.compile(
     r"^\s*(?:--|-- |—|__)\s*$"
@@ -170,7 +171,9 @@ _FOOTER = re.compile(
     r"|^\s*[\w.-]{2,30}(?:'|’)?(?:umdan|ımdan|imden|umden|dan|den)\s+gönderildi\s*[.!]?\s*$"
     r"|^\s*(?:my )?\w{2,20}\s*から送信\s*$"
     r"|^\s*(?:发自我的|從我的|从我的)\s*\w{2,20}(?:\s*发送)?\s*$"
-    r"|^\s*diese nachricht wurde von meinem [\w ]{2,60} gesendet\.?\s*$",
+    r"|^\s*diese nachricht wurde von meinem [\w ]{2,60} gesendet\.?\s*$"
+    # "Von Mail für Windows gesendet"
+    r"|^\s*von [\w.'’-]{1,30}(?: [\w.'’-]{1,30}){0,4} gesendet\.?\s*$",
     re.I,
 )
 FOOTER = LineRule("device_footer", "'-- ', 'Sent from my iPhone' and its translations", _FOOTER)
@@ -202,6 +205,8 @@ THANKS = re.compile(
     r"(?P<name>(?:\s+[^\W\d_][\w.'’-]{0,30}){0,2})\s*[.!]?\s*$",
     re.I,
 )
+# "-Abhishek Kona" closing a message: a dash glued to the name is a signature.
+DASH_NAME = re.compile(r"^\s*[-–—][^\W\d_][\w.'’-]{0,30}(?: [^\W\d_][\w.'’-]{0,30}){0,2}\s*$")
 NAME_LINE = re.compile(r"^\s*[^\W\d_][\w.'’ -]{0,60}$")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from parsers.quote_rules import (
+    DASH_NAME,
     DASHED_HEADER,
     FOOTER,
     NAME_LINE,
@@ -232,7 +233,13 @@ def _signature_start(lines: list[str]) -> tuple[int, int] | None:
     """(index of the sign-off, index where the signature proper starts), or None."""
     for i, line in enumerate(lines):
         stripped = line.strip()
-        if FOOTER.check(stripped):
+        if FOOTER.check(stripped) or (
+            i
+            and not lines[i - 1].strip()
+            and DASH_NAME.match(stripped)
+            and stripped.lstrip("-–— ")[:1].isupper()
+            and _name_lines(lines[i + 1 :], 0)
+        ):
             return i, i
         thanks = _closing_thanks(stripped)
         if SIGNOFF.check(stripped) or (i and thanks):
