@@ -11,7 +11,7 @@ from __future__ import annotations
 import html as entities
 import re
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Tag
 
 try:  # lxml is faster; html.parser is always there
     import lxml  # noqa: F401
@@ -53,9 +53,7 @@ _BORDER_TOP = re.compile(r"border-top\s*:[^;\"']*solid", re.I)
 _FROM_LABEL = re.compile(
     r"^\s*(?:from|от|od|von|de|da|van|fra|från|від|kimden|差出人|发件人|寄件者)\s*[:：]", re.I
 )
-_PRE = ("pre", "textarea")
-_HAS_BREAK = re.compile(r"[\r\n]")
-_SOURCE_SPACE = re.compile(r"[ \t\r\n]+")
+_SOURCE_BREAKS = re.compile(r"[\r\n]+")
 _SPACES = re.compile(r"[ \t\u00a0\u200b\u200c\ufeff]+")
 
 
@@ -117,6 +115,16 @@ def flat_text(html: str) -> str:
 
 def soup_of(html: str) -> BeautifulSoup:
     """A parsed document, with the configured parser."""
+    return BeautifulSoup(html, HTML_PARSER)
+
+
+def flowing_soup_of(html: str) -> BeautifulSoup:
+    """A parsed document whose source line breaks are spaces, as a browser shows them: only
+    blocks and <br> break lines (an Outlook header split over three source lines is one
+    line). Documents with <pre> or <textarea>, where breaks are text, keep them."""
+    lower = html.lower()
+    if "<pre" not in lower and "<textarea" not in lower:
+        html = _SOURCE_BREAKS.sub(" ", html)
     return BeautifulSoup(html, HTML_PARSER)
 
 
@@ -193,19 +201,6 @@ def text_of(root: Tag) -> str:
         emoji = str(img.get("data-emoji") or "")
         if emoji and len(emoji) <= 8:
             img.replace_with(emoji)
-    # Line breaks in the source are spaces, as a browser shows them; only blocks and <br>
-    # break lines (an Outlook header split over three source lines is one line).
-    # The "\n" left by an earlier pass over the same tree (read_message flattens it before
-    # and after removing the quote) are the breaks of blocks and <br>: they stay.
-    for string in root.find_all(string=_HAS_BREAK):
-        if string == "\n":
-            continue
-        if (
-            isinstance(string, NavigableString)
-            and not isinstance(string, Comment)
-            and not any(parent.name in _PRE for parent in string.parents)
-        ):
-            string.replace_with(_SOURCE_SPACE.sub(" ", str(string)))
     for tag in root.find_all(_BLOCK_NAMES):
         tag.insert_before("\n")
         tag.insert_after("\n")
@@ -224,6 +219,6 @@ def text_of(root: Tag) -> str:
 
 def visible_html_text(html: str) -> str:
     """The sender's own text from an HTML body (quotes and marked signatures removed)."""
-    soup = soup_of(html)
+    soup = flowing_soup_of(html)
     remove_quotes(soup)
     return text_of(soup)

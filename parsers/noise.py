@@ -185,6 +185,8 @@ def mask(text: str) -> str:
         start, end = number.span()
         if start and (text[start - 1].isalnum() or text[start - 1] in "_.,"):
             continue  # part of a word, a decimal or an id
+        if start > 1 and text[start - 2].isdigit() and text[start - 1] == " ":
+            continue  # one of a row of numbers ("0 1 2 … 10"): no label before it
         span: tuple[int, int] | None = None
         if end - start <= 3:
             after = _AFTER.match(text, end)
