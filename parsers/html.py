@@ -26,9 +26,8 @@ _BLOCKS = {
 }  # fmt: skip
 _BLOCK_NAMES = sorted(_BLOCKS)
 _DROP = ("script", "style", "head", "title", "meta", "template")
+_GMAIL_QUOTES = "div.gmail_quote_container, div.gmail_quote"
 _QUOTE_SELECTORS = (
-    "div.gmail_quote",
-    "div.gmail_quote_container",
     "blockquote",
     "div.yahoo_quoted",
     "div.moz-cite-prefix",
@@ -38,6 +37,7 @@ _QUOTE_SELECTORS = (
     "div#Signature",
     "div.js-signature",
     "div.protonmail_quote",
+    "div.protonmail_signature_block",
     "div.zmail_extra",
     "div#ms-outlook-mobile-signature",
 )
@@ -47,9 +47,13 @@ _CUT_SELECTORS = (
     "div#appendonsend",
     "div.OutlookMessageHeader",
     "div#mail-editor-reference-message-container",  # new Outlook for Mac
+    "hr#stopSpelling",  # Hotmail and the old Outlook.com
 )
 _BORDER_TOP = re.compile(r"border-top\s*:[^;\"']*solid", re.I)
-_FROM_LABEL = re.compile(r"^\s*(From|От|Od|Von|De|Da|Van)\s*:", re.I)
+_FROM_LABEL = re.compile(
+    r"^\s*(?:from|от|od|von|de|da|van|fra|från|від|kimden|差出人|发件人|寄件者)\s*[:：]", re.I
+)
+_SOURCE_BREAKS = re.compile(r"[\r\n]+")
 _SPACES = re.compile(r"[ \t\u00a0\u200b\u200c\ufeff]+")
 
 
@@ -114,6 +118,16 @@ def soup_of(html: str) -> BeautifulSoup:
     return BeautifulSoup(html, HTML_PARSER)
 
 
+def flowing_soup_of(html: str) -> BeautifulSoup:
+    """A parsed document whose source line breaks are spaces, as a browser shows them: only
+    blocks and <br> break lines (an Outlook header split over three source lines is one
+    line). Documents with <pre> or <textarea>, where breaks are text, keep them."""
+    lower = html.lower()
+    if "<pre" not in lower and "<textarea" not in lower:
+        html = _SOURCE_BREAKS.sub(" ", html)
+    return BeautifulSoup(html, HTML_PARSER)
+
+
 def _cut_from(node: Tag) -> None:
     """Remove `node` and everything after it in document order."""
     current: Tag | None = node
@@ -144,6 +158,22 @@ def _wrapper_of(block: Tag) -> Tag:
     return block
 
 
+def _remove_gmail_quote(quote: Tag) -> None:
+    """Gmail's quote div, keeping what the sender typed inside it between the quoted parts
+    (Gmail's inline answers): only its attribution line and blockquotes are the original."""
+    blockquotes = quote.find_all("blockquote", recursive=False)
+    if len(blockquotes) < 2:  # one quote (or a forward): the whole div is the original
+        quote.decompose()
+        return
+    for tag in [*quote.select("div.gmail_attr"), *blockquotes]:
+        if tag.parent is not None:
+            tag.extract()
+    if not quote.get_text(strip=True):
+        quote.decompose()
+    else:
+        quote.unwrap()
+
+
 def remove_quotes(soup: BeautifulSoup) -> None:
     """Drop quoted originals and signatures marked up by the common clients."""
     for name in _DROP:
@@ -156,6 +186,9 @@ def remove_quotes(soup: BeautifulSoup) -> None:
     block = _outlook_header_block(soup)
     if block is not None:
         _cut_from(_wrapper_of(block))
+    for quote in soup.select(_GMAIL_QUOTES):
+        if quote.parent is not None:  # not inside one removed already
+            _remove_gmail_quote(quote)
     for selector in _QUOTE_SELECTORS:
         for tag in soup.select(selector):
             tag.decompose()
@@ -186,6 +219,6 @@ def text_of(root: Tag) -> str:
 
 def visible_html_text(html: str) -> str:
     """The sender's own text from an HTML body (quotes and marked signatures removed)."""
-    soup = soup_of(html)
+    soup = flowing_soup_of(html)
     remove_quotes(soup)
     return text_of(soup)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from parsers import answers as form_answers
-from parsers import forms, scores
+from parsers import forms, quotes, scores
 from parsers.refusals import AmbiguousScore, InvalidAnswer, NoBody, NoScore, NotAnAnswer, OutOfScale
 from parsers.types import Interpretation, ParsedMessage, QuestionSpec, SurveySpec
 
@@ -126,8 +126,9 @@ SCORE_PREFIX = 4000
 
 
 def _scored_text(msg: ParsedMessage) -> str:
-    """The bounded prefix of the visible text that scoring reads, cut at a line end."""
-    text = msg.visible_text
+    """The bounded prefix of the visible text that scoring reads, cut at a line end; a
+    closing sign-off ("Thanks, Alex") is the sender's but neither score nor comment."""
+    text = quotes.without_signoff(msg.visible_text) if msg.kind == "reply" else msg.visible_text
     if len(text) <= SCORE_PREFIX:
         return text
     cut = text.rfind("\n", 0, SCORE_PREFIX)

@@ -165,6 +165,13 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     """Bytes as text: the declared charset when it fits, else a careful guess."""
     name = normalise_charset(charset)
     if data.isascii():
+        # 7-bit charsets that shift with escapes (ISO-2022-JP of Japanese mail, UTF-7) are
+        # ASCII bytes but not ASCII text.
+        if name and (name.startswith("iso2022") or name.startswith("iso-2022") or name == "utf-7"):
+            try:
+                return data.decode(name)
+            except (LookupError, UnicodeDecodeError):
+                pass
         return data.decode("ascii")
     if name in _CYRILLIC_8BIT:
         if name in {"koi8-r", "koi8-u", "windows-1251", "cp1251"}:

@@ -38,6 +38,22 @@ _FORMS: dict[int, tuple[str, ...]] = {
     10: ("ten", "десять", "десятка", "десятку", "десяточку", "десяти", "dziesięć", "dziesiec",
          "dziesięciu", "dziesiątka", "dziesiątkę", "dziesiatka"),
 }  # fmt: skip
+# German, French, Spanish and Ukrainian (with the Ukrainian school-grade nouns).
+_MORE_FORMS: dict[int, tuple[str, ...]] = {
+    0: ("null", "zéro", "cero", "нуль"),
+    1: ("eins", "une", "uno", "одна", "один"),
+    2: ("zwei", "deux", "dos", "дві"),
+    3: ("drei", "trois", "tres", "трійка", "трійку"),
+    4: ("vier", "quatre", "cuatro", "чотири", "четвірка", "четвірку"),
+    5: ("fünf", "cinq", "cinco", "п'ять", "п’ять", "пʼять", "п'ятірка", "п'ятірку", "п’ятірку"),
+    6: ("sechs", "seis", "шість"),
+    7: ("sieben", "siete", "сім"),
+    8: ("acht", "huit", "ocho", "вісім"),
+    9: ("neun", "neuf", "nueve", "дев'ять", "дев’ять", "девʼять"),
+    10: ("zehn", "dix", "diez"),
+}  # fmt: skip
+for _value, _forms in _MORE_FORMS.items():
+    _FORMS[_value] = (*_FORMS[_value], *_forms)
 _LOOKUP = {form: value for value, forms in _FORMS.items() for form in forms}
 _ALTERNATIVES = "|".join(sorted(map(re.escape, _LOOKUP), key=len, reverse=True))
 _WORD = re.compile(rf"(?<!\w)(?:{_ALTERNATIVES})(?![\w-])", re.I)
@@ -47,6 +63,9 @@ _BEFORE_VERB = re.compile(
     r"say|score|rating|на|ставлю|поставлю|оценка|оцениваю|оценил[аи]?|daję|daje|dam|na|ocena|"
     r"oceniam(?: na)?|oceniam was na|not|never|не|nie|(?:more )?like|rather|а|скорее|tylko|"
     r"raczej|definitely(?: a)?|absolutely(?: a)?|easily(?: a)?|strong|"
+    # de, fr, es, uk: "ich gebe (Ihnen) eine Zehn", "je donne neuf", "le doy un ocho"
+    r"(?:ich )?gebe(?: ihnen| euch| dir)?(?: eine?)?|eine|(?:je )?(?:vous )?donne|"
+    r"(?:je )?mets|(?:le |les |te )?doy(?: un)?|un|una|nota|ставлю|поставлю|оцінка|оцінюю|"
     r"тв[её]рд(?:ая|ую|ые)|уверенн(?:ая|ую)|крепк(?:ая|ую)|mocn[aąe]|solidn[aąe]|pewn[aą])"
     r"\s*+[:=-]?\s*$",
     re.I,

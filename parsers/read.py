@@ -61,7 +61,7 @@ def _texts(bodies: Bodies) -> tuple[str, str]:
         whole = html.flat_text(bodies.html)[:TEXT_LIMIT]
         return whole, quotes.visible_text(whole)
     if bodies.html.strip():
-        soup = html.soup_of(bodies.html)
+        soup = html.flowing_soup_of(bodies.html)
         whole = html.text_of(soup)[:TEXT_LIMIT]
         html.remove_quotes(soup)
         return whole, quotes.visible_text(html.text_of(soup)[:TEXT_LIMIT])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from parsers import number_words, words
+from parsers import noise, number_words, words
 from parsers.number_words import PLUS_WORDS, UNIT_WORDS
 from parsers.refusals import AmbiguousScore, NoScore, OutOfScale
 from parsers.types import SurveySpec
@@ -213,8 +213,9 @@ class Negated(ScoreRule):
 
 
 def without_noise(text: str) -> str:
-    """`text` with dates, times, ticket/phone numbers, amounts and durations blanked out."""
-    return _NOISE.sub(lambda m: " " * len(m.group(0)), text)
+    """`text` with dates, times, ticket/phone numbers, amounts and durations blanked out,
+    and the counts, durations, dates, prices and addresses of `parsers.noise`."""
+    return noise.mask(_NOISE.sub(lambda m: " " * len(m.group(0)), text))
 
 
 class Noise(ScoreRule):

@@ -21,29 +21,43 @@ CSAT_WORDS: dict[int, tuple[str, ...]] = {
         "очень довольна", "очень довольны", "полностью доволен", "полностью довольна",
         "bardzo zadowolony", "bardzo zadowolona", "bardzo zadowoleni", "w pełni zadowolony",
         "w pełni zadowolona",
+        # uk, de, fr, es
+        "відмінно", "чудово", "дуже добре", "прекрасно", "sehr gut", "ausgezeichnet",
+        "hervorragend", "perfekt", "spitze", "sehr zufrieden", "très bien", "parfait",
+        "très satisfait", "très satisfaite", "génial", "excelente", "muy bien", "perfecto",
+        "genial", "muy satisfecho", "muy satisfecha", "estupendo",
     ),
     4: (
         "good", "хорошо", "хороший", "хорошая", "неплохо", "dobrze", "dobry", "dobra",
         "nieźle", "niezle", "не плохо", "nie źle", "nie zle",
         "satisfied", "happy", "доволен", "довольна", "довольны", "zadowolony", "zadowolona",
         "zadowoleni",
+        "добре", "задоволений", "задоволена", "gut", "zufrieden", "bien", "satisfait",
+        "satisfaite", "bueno", "satisfecho", "satisfecha",
     ),
     3: (
         "ok", "okay", "average", "so-so", "so so", "not bad", "mediocre", "нормально",
         "средне", "так себе", "ничего", "średnio", "srednio", "przeciętnie", "normalnie",
         "w porządku",
+        "нормально", "посередньо", "так собі", "mittelmäßig", "geht so", "passabel",
+        "moyen", "bof", "más o menos",
     ),
     2: (
         "poor", "bad", "not good", "not great", "плохо", "не очень", "слабо", "źle", "zle",
         "słabo", "slabo", "kiepsko", "nie bardzo",
         "unsatisfied", "dissatisfied", "unhappy", "недоволен", "недовольна", "недовольны",
         "niezadowolony", "niezadowolona", "niezadowoleni",
+        "погано", "незадоволений", "незадоволена", "schlecht", "unzufrieden", "mauvais",
+        "insatisfait", "insatisfaite", "malo", "insatisfecho", "insatisfecha",
     ),
     1: (
         "terrible", "awful", "horrible", "very bad", "worst", "ужасно", "очень плохо",
         "отвратительно", "кошмар", "fatalnie", "okropnie", "bardzo źle", "tragicznie",
         "beznadziejnie", "very unsatisfied", "very dissatisfied", "not satisfied at all",
         "очень недоволен", "очень недовольна", "bardzo niezadowolony", "bardzo niezadowolona",
+        "жахливо", "дуже погано", "жах", "sehr schlecht", "schrecklich", "furchtbar",
+        "katastrophal", "très mauvais", "horrible", "nul", "catastrophique", "muy malo",
+        "muy mal", "terrible", "pésimo", "fatal",
     ),
 }  # fmt: skip
 # Customer effort, 1 (very difficult) .. 7 (very easy).

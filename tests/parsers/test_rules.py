@@ -316,7 +316,9 @@ def test_words_longest_phrase_wins() -> None:
         ("10\n\nSent from my iPhone\n\n> old", "10"),
         ("10\n\nОтправлено из мобильной Почты Mail.ru", "10"),
         ("Good\n-- \nJohn\n+1 555 1234", "Good"),
-        ("Ocena 5\n\nPozdrawiam\nJan", "Ocena 5"),
+        ("Ocena 5\n\nPozdrawiam\nJan", "Ocena 5\n\nPozdrawiam\nJan"),  # a sign-off stays
+        ("Ocena 5\n\nPozdrawiam\nJan Nowak\nKierownik\ntel. 22 123 45 67",
+         "Ocena 5\n\nPozdrawiam\nJan Nowak"),  # the signature under it goes
         ("Fwd below\n\n---------- Forwarded message ---------\nFrom: x\n9", "Fwd below"),
         ("Thanks, 9\nOn Mon, Nov 16, 2026 at 12:01 PM S <s@x.com> wrote:\n> 3", "Thanks, 9"),
         ("9 gut\n\nAm 20.11.2026 um 10:00 schrieb Acme <s@acme.example>:\n> 0-10", "9 gut"),
