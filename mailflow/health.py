@@ -82,6 +82,9 @@ class Health:
 
     def __init__(self) -> None:
         self.components: dict[str, ComponentStatus] = {}
+        # The roles this process runs (set by the service); the relay is reported only by a
+        # process that sends.
+        self.roles: frozenset[str] = frozenset({"web", "listener", "worker", "scheduler"})
         self.relay = RelayStatus()
         self.registry = CollectorRegistry()
         self._database: Engine | None = None
@@ -146,7 +149,10 @@ class Health:
                 k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(value).items()
             }
 
-        return {
+        found: dict[str, Any] = {
+            "roles": sorted(self.roles),
             "components": {name: plain(status) for name, status in self.components.items()},
-            "relay": plain(self.relay),
         }
+        if "worker" in self.roles:
+            found["relay"] = plain(self.relay)
+        return found

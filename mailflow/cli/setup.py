@@ -99,11 +99,22 @@ def db_upgrade() -> None:
 def up(
     web: str | None = typer.Option(None, "--web", help="HOST:PORT for the web app."),
     smtp: str | None = typer.Option(None, "--smtp", help="HOST:PORT for the SMTP listener."),
+    role: str | None = typer.Option(
+        None,
+        "--role",
+        help="Comma-separated: web, listener, worker, scheduler (default all).",
+    ),
 ) -> None:
-    """Run everything: web, SMTP listener, scheduler, outbox worker, IMAP poller."""
-    from mailflow.service import run_service
+    """Run everything (web, SMTP listener and IMAP pollers, outbox worker, scheduler), or
+    only the roles named by --role."""
+    from mailflow.service import ROLES, UnknownRole, parse_roles, run_service
 
+    try:
+        roles = parse_roles(role)
+    except UnknownRole as exc:
+        fail(f"--role: {exc}")
     current = settings()
     db = engine(current)
-    console.print(f"Mailflow up with {state.config}; press Ctrl+C to stop.")
-    run_service(current, db, web=web or current.web.listen, smtp=smtp)
+    running = ", ".join(r for r in ROLES if r in roles)
+    console.print(f"Mailflow up ({running}) with {state.config}; press Ctrl+C to stop.")
+    run_service(current, db, web=web or current.web.listen, smtp=smtp, roles=roles)
