@@ -180,6 +180,22 @@ class InboundSettings(BaseModel):
         return self
 
 
+class DatabaseSettings(BaseModel):
+    """Connection pools (PostgreSQL; SQLite uses SQLAlchemy's own). The main pool serves
+    answers, the API and the worker; reports (dashboard, report API, export) have their own
+    small pool with a shorter statement timeout, so rating links never queue behind them."""
+
+    model_config = Section
+
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    max_overflow: int = Field(default=10, ge=0, le=1000)
+    pool_timeout: float = Field(default=30, gt=0)  # seconds to wait for a free connection
+    statement_timeout: float = Field(default=30, ge=0)  # seconds per statement; 0 = none
+    reporting_pool_size: int = Field(default=3, ge=1, le=100)
+    reporting_pool_timeout: float = Field(default=10, gt=0)
+    reporting_statement_timeout: float = Field(default=60, ge=0)
+
+
 class WebSettings(BaseModel):
     """The web app: where it listens, the public URL links point to, abuse limits."""
 
@@ -252,6 +268,7 @@ class Settings(BaseSettings):
 
     secret_keys: list[SecretStr] = Field(min_length=1)
     database_url: str = "sqlite:///./mailflow.db"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     reply_domain: str = "reply.localhost"
     reply_local_part: str = "survey"
     message_id_domain: str | None = None

@@ -4,7 +4,9 @@ Routes get it with `web(request)`. Database work is a plain function of a sessio
 runs it in its own transaction (reads, admin pages), `write` hands it to the group-commit
 batcher (the answer and unsubscribe POSTs). Both run inline on SQLite (one writer; a thread hop
 costs more than the insert) and in a worker thread elsewhere so a PostgreSQL round trip never
-blocks the event loop.
+blocks the event loop. Reports (dashboard, report API, export) go through `run_report`: their own
+engine (mailflow.database.reporting_engine) and their own few threads, so however many slow
+reports are open, the rating links keep their connections and threads.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import anyio
 from fastapi import Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from amp_forms.cors import DEFAULT_ALLOWED_ORIGINS
+from mailflow.database import reporting_engine
 from mailflow.settings import Settings
 from mailflow.tokens import Signer, signer_for
 from mailflow.web.batcher import WriteBatcher
@@ -43,6 +47,8 @@ class WebContext:
     batcher: WriteBatcher
     unsubscribe_limiter: RateLimiter
     login: LoginGuard
+    reports: Engine
+    report_threads: anyio.CapacityLimiter
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine) -> WebContext:
@@ -61,6 +67,8 @@ class WebContext:
                 settings.web.login_backoff_seconds,
                 settings.web.login_backoff_max_seconds,
             ),
+            reports=reporting_engine(settings, engine),
+            report_threads=anyio.CapacityLimiter(settings.database.reporting_pool_size),
         )
 
     async def run_db(self, work: Callable[[Session], T]) -> T:
@@ -73,6 +81,16 @@ class WebContext:
         if self.engine.dialect.name == "sqlite":
             return scoped()
         return await run_in_threadpool(scoped)
+
+    async def run_report(self, work: Callable[[Session], T]) -> T:
+        """Run the read-only `work(session)` on the reporting engine, in one of its threads
+        (reports wait for each other there, never for the answers' pool or threads)."""
+
+        def scoped() -> T:
+            with Session(self.reports, expire_on_commit=False) as session:
+                return work(session)
+
+        return await anyio.to_thread.run_sync(scoped, limiter=self.report_threads)
 
     async def write(self, work: Callable[[Session], T]) -> T:
         """Run `work(session)` in its own savepoint of a group-committed transaction."""
