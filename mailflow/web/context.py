@@ -27,7 +27,7 @@ from mailflow.settings import Settings
 from mailflow.tokens import Signer, signer_for
 from mailflow.web.batcher import WriteBatcher
 from mailflow.web.pages import Pages, pick_locale
-from mailflow.web.ratelimit import LoginGuard, RateLimiter
+from mailflow.web.ratelimit import LoginGuard, RateLimiter, SharedRateLimiter, rate_limiter
 from storage.engine import session_scope
 
 T = TypeVar("T")
@@ -36,16 +36,17 @@ T = TypeVar("T")
 @dataclass
 class WebContext:
     """Settings, database, signer, page renderer and the rate limits of one app: `limiter`
-    for answers (rating page and AMP), `unsubscribe_limiter`, and `login` for sign-in."""
+    for answers (rating page and AMP), `unsubscribe_limiter`, and `login` for sign-in (the
+    first two shared by every process on PostgreSQL)."""
 
     settings: Settings
     engine: Engine
     signer: Signer
     pages: Pages
-    limiter: RateLimiter
+    limiter: RateLimiter | SharedRateLimiter
     amp_origins: tuple[str, ...]
     batcher: WriteBatcher
-    unsubscribe_limiter: RateLimiter
+    unsubscribe_limiter: RateLimiter | SharedRateLimiter
     login: LoginGuard
     reports: Engine
     report_threads: anyio.CapacityLimiter
@@ -58,10 +59,12 @@ class WebContext:
             engine=engine,
             signer=signer_for(settings),
             pages=Pages(settings),
-            limiter=RateLimiter(settings.web.rate_limit_per_minute, 60.0),
+            limiter=rate_limiter(engine, "answers", settings.web.rate_limit_per_minute),
             amp_origins=tuple(origins),
             batcher=WriteBatcher(engine),
-            unsubscribe_limiter=RateLimiter(settings.web.unsubscribe_limit_per_minute, 60.0),
+            unsubscribe_limiter=rate_limiter(
+                engine, "unsubscribe", settings.web.unsubscribe_limit_per_minute
+            ),
             login=LoginGuard(
                 settings.web.login_attempts_per_minute,
                 settings.web.login_backoff_seconds,
