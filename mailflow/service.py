@@ -32,6 +32,7 @@ from mailflow.escalation import filing
 from mailflow.health import Health
 from mailflow.inbound import worker as inbound_worker
 from mailflow.inbound.component import run_imap_pollers, run_listener
+from mailflow.inbound.prune import prune_raw
 from mailflow.outbox import loop
 from mailflow.outbox.scheduler import build_scheduler, catch_up
 from mailflow.outbox.transports import Transport
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 Component = Callable[[asyncio.Event], Awaitable[None]]
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 60.0
+PRUNE_EVERY_SECONDS = 3600.0
 ROLES = ("web", "listener", "worker", "scheduler")
 
 
@@ -69,8 +71,9 @@ def parse_roles(text: str | None) -> frozenset[str]:
 def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[loop.Step]:
     """The queues one worker pass drains, in order: inbound answers, then the escalations they
     opened, then the survey mail, the notifications and webhooks those queued, then expiry."""
+    counted = functools.partial(inbound_worker.drain, health=outbox.health)
     return [
-        loop.in_thread(inbound_worker.drain, settings, engine),
+        loop.in_thread(counted, settings, engine),
         loop.in_thread(filing.drain, settings, engine),
         *loop.outbox_steps(outbox),
         loop.in_thread(webhooks.drain, settings, engine),
@@ -148,14 +151,20 @@ def worker_component(
 
 def scheduler_component(settings: Settings, engine: Engine) -> Component:
     """The campaign scheduler (APScheduler), until stop is set; runs missed while nothing was
-    up are caught up first (within outbound.campaign_grace_hours)."""
+    up are caught up first (within outbound.campaign_grace_hours). It also prunes raw inbound
+    mail past inbound.keep_raw_days, at start and hourly."""
 
     async def run(stop: asyncio.Event) -> None:
         await asyncio.to_thread(catch_up, settings, engine)
         scheduler = build_scheduler(settings, engine)
         scheduler.start()
         try:
-            await stop.wait()
+            while not stop.is_set():  # housekeeping: raw inbound mail past inbound.keep_raw_days
+                pruned = await asyncio.to_thread(prune_raw, settings, engine)
+                if pruned:
+                    log.info("pruned the raw mail of %d inbound message(s)", pruned)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=PRUNE_EVERY_SECONDS)
         finally:
             scheduler.shutdown(wait=False)
 

@@ -149,6 +149,9 @@ class InboundSettings(BaseModel):
     smtp_listen: str = "127.0.0.1:2525"
     smtp_enabled: bool = True
     max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # Raw mail of processed messages is pruned after this many days (the parsed result, the
+    # sender, subject and status are kept); 0 keeps it forever.
+    keep_raw_days: int = Field(default=90, ge=0)
     # Listener limits (per client IP and per message); over them a client gets a 4xx and
     # retries later, so nothing is lost. `trusted_relays` (IP networks: the MTA in front of
     # the listener, loopback by default) are exempt from the per-IP limits.
