@@ -8,11 +8,17 @@ rating links need.
 
 from __future__ import annotations
 
+import os
+import shlex
+import sqlite3
 import weakref
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import URL, make_url
 
 from mailflow.settings import DatabaseSettings, Settings
 from storage.engine import READ_ONLY, make_engine
@@ -108,3 +114,55 @@ def reporting_engine(settings: Settings, engine: Engine) -> Engine:
         _statement_timeout(found, db.reporting_statement_timeout)
         _REPORTING[engine] = found
     return found
+
+
+class BackupRefused(Exception):
+    """A backup that must not be written (the target exists, or is the database itself)."""
+
+
+def backup_sqlite(settings: Settings, target: Path, *, force: bool = False) -> int:
+    """Copy the SQLite database to `target` with SQLite's online backup API: one consistent
+    snapshot, taken while `mailflow up` goes on writing (WAL readers never block writers).
+    The copy is written beside `target` and renamed into place, owner-only (0600), as one
+    self-contained file (journal_mode DELETE). Returns its size in bytes."""
+    source = settings.sqlite_path()
+    if source is None:
+        raise BackupRefused("the database is not a SQLite file")
+    if not source.exists():
+        raise BackupRefused(f"no database at {source}")
+    if target.resolve() == source.resolve():
+        raise BackupRefused(f"{target} is the database itself")
+    if target.exists() and not force:
+        raise BackupRefused(f"{target} already exists; use --force to overwrite it")
+    if not target.parent.is_dir():
+        raise BackupRefused(f"no directory {target.parent}")
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        with (
+            closing(sqlite3.connect(source, timeout=30)) as src,
+            closing(sqlite3.connect(partial)) as copy,
+        ):
+            src.backup(copy)  # all pages in one step: one snapshot
+            copy.execute("PRAGMA journal_mode=DELETE")
+            ok = copy.execute("PRAGMA quick_check").fetchone()[0]
+        if ok != "ok":
+            raise BackupRefused(f"the copy failed its check: {ok}")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target.stat().st_size
+
+
+def pg_dump_command(settings: Settings, target: Path) -> str:
+    """The documented PostgreSQL backup: pg_dump in its custom format (password left out:
+    give it with PGPASSWORD or ~/.pgpass)."""
+    given = make_url(settings.database_url)
+    url = URL.create(
+        "postgresql", given.username, None, given.host, given.port, given.database, given.query
+    )
+    return (
+        f"pg_dump --format=custom --no-owner --file {shlex.quote(str(target))} "
+        f"{shlex.quote(url.render_as_string(hide_password=False))}"
+    )

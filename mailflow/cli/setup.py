@@ -118,3 +118,27 @@ def up(
     running = ", ".join(r for r in ROLES if r in roles)
     console.print(f"Mailflow up ({running}) with {state.config}; press Ctrl+C to stop.")
     run_service(current, db, web=web or current.web.listen, smtp=smtp, roles=roles)
+
+
+@app.command()
+def backup(
+    file: Path = typer.Argument(..., help="Where to write the copy."),
+    force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists."),
+) -> None:
+    """Copy the SQLite database to FILE while Mailflow runs (SQLite's online backup API).
+    On PostgreSQL, print the pg_dump command to use instead and exit 1."""
+    from mailflow.database import BackupRefused, backup_sqlite, pg_dump_command
+
+    current = settings()
+    if current.database_url.startswith("postgresql"):
+        typer.echo(pg_dump_command(current, file))
+        fail(
+            "the database is PostgreSQL: back it up with pg_dump (the command above; restore "
+            "with pg_restore --no-owner -d URL FILE)",
+            code=1,
+        )
+    try:
+        size = backup_sqlite(current, file, force=force)
+    except BackupRefused as exc:
+        fail(str(exc))
+    console.print(f"Backed up {current.sqlite_path()} to {file} ({size:,} bytes).")
