@@ -13,8 +13,8 @@ from storage.engine import make_engine
 from storage.migrate import upgrade
 from tests.support.policy import free_port
 
+from .crash_run import ROOT, wait_until, worker_env
 from .seed import seed_due_requests
-from .test_crash import ROOT, wait_until, worker_env
 from .test_roles import mailflow_up
 
 
@@ -31,7 +31,7 @@ def test_a_backup_taken_while_up_is_sending_is_whole_and_never_overwrites(
     engine = make_engine(sqlite_url)
     upgrade(engine)
     seed_due_requests(engine, 600)
-    env = worker_env(tmp_path, sqlite_url, smtp_sink)
+    env = worker_env(sqlite_url, smtp_sink)
     smtp_sink.slow(0.02)  # 4 at a time: about 200 a second, so the backup lands mid-run
     copy = tmp_path / "copy.db"
     ports = ("--web", f"127.0.0.1:{free_port()}", "--smtp", f"127.0.0.1:{free_port()}")

@@ -18,8 +18,8 @@ from storage.migrate import upgrade
 from storage.models import SurveyRequest
 from tests.support.policy import free_port, port_accepts
 
+from .crash_run import wait_until, worker_env
 from .seed import seed_due_requests
-from .test_crash import wait_until, worker_env
 
 
 @contextlib.contextmanager
@@ -53,7 +53,7 @@ def test_a_web_role_serves_pages_but_sends_nothing_and_a_worker_role_sends_witho
     engine = make_engine(sqlite_url)
     upgrade(engine)
     seed_due_requests(engine, 20)
-    env = worker_env(tmp_path, sqlite_url, smtp_sink)
+    env = worker_env(sqlite_url, smtp_sink)
     web_port, smtp_port = free_port(), free_port()
     base = f"http://127.0.0.1:{web_port}"
     ports = ("--web", f"127.0.0.1:{web_port}", "--smtp", f"127.0.0.1:{smtp_port}")
@@ -86,7 +86,7 @@ def test_the_web_and_listener_roles_report_only_their_components(
     engine = make_engine(sqlite_url)
     upgrade(engine)
     engine.dispose()
-    env = worker_env(tmp_path, sqlite_url, smtp_sink)
+    env = worker_env(sqlite_url, smtp_sink)
     web_port, smtp_port = free_port(), free_port()
     base = f"http://127.0.0.1:{web_port}"
     ports = ("--web", f"127.0.0.1:{web_port}", "--smtp", f"127.0.0.1:{smtp_port}")
