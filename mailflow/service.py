@@ -50,7 +50,7 @@ ROLES = ("web", "listener", "worker", "scheduler")
 
 
 class UnknownRole(ValueError):
-    """A --role value that is not one of ROLES."""
+    """A --role value that is not one of ROLES (or roles that leave nothing to run)."""
 
 
 def parse_roles(text: str | None) -> frozenset[str]:
@@ -280,6 +280,11 @@ def run_service(
     """Block running the components of `roles`; returns on Ctrl+C or SIGTERM."""
     health = Health()
     parts = components(settings, engine, web=web, smtp=smtp, health=health, roles=roles)
+    if not parts:  # only `listener`, with SMTP disabled and no IMAP mailbox
+        raise UnknownRole(
+            "nothing to run: the listener role has no SMTP listener (inbound.smtp_enabled) "
+            "and no IMAP mailbox (inbound.imap)"
+        )
     asyncio.run(run_components(parts, health=health))
 
 

@@ -117,7 +117,10 @@ def up(
     db = engine(current)
     running = ", ".join(r for r in ROLES if r in roles)
     console.print(f"Mailflow up ({running}) with {state.config}; press Ctrl+C to stop.")
-    run_service(current, db, web=web or current.web.listen, smtp=smtp, roles=roles)
+    try:
+        run_service(current, db, web=web or current.web.listen, smtp=smtp, roles=roles)
+    except UnknownRole as exc:
+        fail(f"--role: {exc}")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -107,3 +108,17 @@ def test_an_unknown_role_is_named(tmp_path, config_file):
     assert "unknown role 'mailer'" in done.stderr.decode()
     assert "Traceback" not in done.stderr.decode()
     assert not (tmp_path / "mailflow.db").exists()  # refused before anything started
+
+
+def test_a_listener_role_with_nothing_to_listen_on_says_so(tmp_path, config_file, sqlite_url):
+    env = dict(os.environ, MAILFLOW_DATABASE_URL=sqlite_url, MAILFLOW_INBOUND__SMTP_ENABLED="false")
+    command = [sys.executable, "-m", "mailflow", "--config", str(config_file)]
+    done = subprocess.run(
+        [*command, "up", "--role", "listener"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "nothing to run" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
