@@ -32,12 +32,12 @@ def test_a_backup_taken_while_up_is_sending_is_whole_and_never_overwrites(
     upgrade(engine)
     seed_due_requests(engine, 600)
     env = worker_env(sqlite_url, smtp_sink)
-    smtp_sink.slow(0.02)  # 4 at a time: about 200 a second, so the backup lands mid-run
     copy = tmp_path / "copy.db"
     ports = ("--web", f"127.0.0.1:{free_port()}", "--smtp", f"127.0.0.1:{free_port()}")
     with mailflow_up(tmp_path, config_file, env, "--role", "worker", *ports):
         wait_until(lambda: len(smtp_sink.messages) >= 50, 60, "the worker to be sending")
-        done = backup(tmp_path, config_file, env, str(copy))
+        smtp_sink.slow(0.5)  # a slow relay from here: the worker is still sending (and
+        done = backup(tmp_path, config_file, env, str(copy))  # writing) while we copy
         assert done.returncode == 0, done.stderr
         sent_at_backup = len(smtp_sink.messages)
         assert sent_at_backup < 600, "the worker finished before the backup; nothing was writing"
@@ -45,6 +45,7 @@ def test_a_backup_taken_while_up_is_sending_is_whole_and_never_overwrites(
         assert again.returncode == 2 and "already exists; use --force" in again.stderr
         forced = backup(tmp_path, config_file, env, str(copy), "--force")
         assert forced.returncode == 0, forced.stderr
+        smtp_sink.slow(0)
     assert "Backed up" in done.stdout and copy.stat().st_mode & 0o077 == 0
     with closing(sqlite3.connect(copy)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
