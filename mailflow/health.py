@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
@@ -30,6 +30,17 @@ QUEUES: tuple[tuple[str, Any], ...] = (
     ("inbound", InboundMessage.__table__.c.status),
 )
 QUEUE_OF_TABLE = {column.table.name: name for name, column in QUEUES}
+# Seconds from an answer's arrival (the POST, or the mail stored) to its being recorded.
+ANSWER_KINDS = ("reply", "google_form", "web_form")  # inbound kinds that record an answer
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+
+def reason_code(reason: str | None) -> str:
+    """The stable code a stored reason starts with ("unverified_sender: …" → unverified_sender),
+    so metric labels stay few."""
+    head = (reason or "").split(":", 1)[0].strip().lower()
+    code = "".join(c for c in head if c.isalnum() or c == "_")[:40]
+    return code or "other"
 
 
 def queue_name(model: Any) -> str:
@@ -82,6 +93,9 @@ class Health:
 
     def __init__(self) -> None:
         self.components: dict[str, ComponentStatus] = {}
+        # The roles this process runs (set by the service); the relay is reported only by a
+        # process that sends.
+        self.roles: frozenset[str] = frozenset({"web", "listener", "worker", "scheduler"})
         self.relay = RelayStatus()
         self.registry = CollectorRegistry()
         self._database: Engine | None = None
@@ -111,7 +125,45 @@ class Health:
             ["component"],
             registry=self.registry,
         )
+        self.inbound_filed = Counter(
+            "mailflow_inbound_filed",
+            "Inbound messages the worker filed, by the status they got",
+            ["status"],
+            registry=self.registry,
+        )
+        self.inbound_accepted = Counter(
+            "mailflow_inbound_accepted",
+            "Inbound messages that did their job (answers, bounces), by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.inbound_quarantined = Counter(
+            "mailflow_inbound_quarantined",
+            "Inbound messages kept for a human, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.answer_latency = Histogram(
+            "mailflow_answer_latency_seconds",
+            "From an answer's arrival to its being recorded, by channel (link, amp, email)",
+            ["channel"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.relay_up.set(1)
+
+    def inbound_outcome(
+        self, status: str, reason: str | None, kind: str | None, waited: float | None = None
+    ) -> None:
+        """Count one filed inbound message; `waited` (seconds since it was stored) is an
+        email answer's latency."""
+        self.inbound_filed.labels(status=status).inc()
+        if status == "parsed":
+            self.inbound_accepted.labels(kind=kind or "other").inc()
+            if kind in ANSWER_KINDS and waited is not None:
+                self.answer_latency.labels(channel="email").observe(max(waited, 0.0))
+        elif status == "quarantined":
+            self.inbound_quarantined.labels(reason=reason_code(reason)).inc()
 
     def watch_database(self, engine: Engine) -> None:
         """Count queue depths in this database at every scrape (once per Health)."""
@@ -146,7 +198,10 @@ class Health:
                 k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(value).items()
             }
 
-        return {
+        found: dict[str, Any] = {
+            "roles": sorted(self.roles),
             "components": {name: plain(status) for name, status in self.components.items()},
-            "relay": plain(self.relay),
         }
+        if "worker" in self.roles:
+            found["relay"] = plain(self.relay)
+        return found

@@ -6,6 +6,10 @@ worker with its ordered queue drainers (inbound answers, escalation filing, surv
 notifications, expiry, webhooks) and the campaign scheduler. The areas themselves know nothing
 of each other's loops; a component is an async function taking the stop event.
 
+Which of them a process runs is its role set (`mailflow up --role web,worker`, default all four:
+web, listener, worker, scheduler), so several hosts can share one PostgreSQL database: N web
+hosts behind a proxy, M workers, one scheduler (a second is harmless: the unique run key).
+
 Components are supervised (`run_components`): one that crashes is logged and restarted with
 backoff, and the others go on; only a signal stops them all. Their states, with the relay's,
 are kept in the process's Health, which /healthz and /metrics read.
@@ -28,6 +32,7 @@ from mailflow.escalation import filing, reminders
 from mailflow.health import Health
 from mailflow.inbound import worker as inbound_worker
 from mailflow.inbound.component import run_imap_pollers, run_listener
+from mailflow.inbound.prune import prune_raw
 from mailflow.outbox import loop
 from mailflow.outbox.scheduler import build_scheduler, catch_up
 from mailflow.outbox.transports import Transport
@@ -40,13 +45,35 @@ log = logging.getLogger(__name__)
 Component = Callable[[asyncio.Event], Awaitable[None]]
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 60.0
+PRUNE_EVERY_SECONDS = 3600.0
+ROLES = ("web", "listener", "worker", "scheduler")
+
+
+class UnknownRole(ValueError):
+    """A --role value that is not one of ROLES (or roles that leave nothing to run)."""
+
+
+def parse_roles(text: str | None) -> frozenset[str]:
+    """The role set named by a comma-separated list ("web,worker"); None or "all" is every role.
+
+    Raises UnknownRole naming the first unknown one, and for an empty list."""
+    if text is None or text.strip().lower() == "all":
+        return frozenset(ROLES)
+    chosen = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not chosen:
+        raise UnknownRole(f"no role given; choose from {', '.join(ROLES)}")
+    for role in chosen:
+        if role not in ROLES:
+            raise UnknownRole(f"unknown role '{role}'; choose from {', '.join(ROLES)}")
+    return frozenset(chosen)
 
 
 def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[loop.Step]:
     """The queues one worker pass drains, in order: inbound answers, then the escalations they
     opened, then the survey mail, the notifications and webhooks those queued, then expiry."""
+    counted = functools.partial(inbound_worker.drain, health=outbox.health)
     return [
-        loop.in_thread(inbound_worker.drain, settings, engine),
+        loop.in_thread(counted, settings, engine),
         loop.in_thread(filing.drain, settings, engine),
         loop.in_thread(reminders.drain, settings, engine),
         *loop.outbox_steps(outbox),
@@ -125,14 +152,20 @@ def worker_component(
 
 def scheduler_component(settings: Settings, engine: Engine) -> Component:
     """The campaign scheduler (APScheduler), until stop is set; runs missed while nothing was
-    up are caught up first (within outbound.campaign_grace_hours)."""
+    up are caught up first (within outbound.campaign_grace_hours). It also prunes raw inbound
+    mail past inbound.keep_raw_days, at start and hourly."""
 
     async def run(stop: asyncio.Event) -> None:
         await asyncio.to_thread(catch_up, settings, engine)
         scheduler = build_scheduler(settings, engine)
         scheduler.start()
         try:
-            await stop.wait()
+            while not stop.is_set():  # housekeeping: raw inbound mail past inbound.keep_raw_days
+                pruned = await asyncio.to_thread(prune_raw, settings, engine)
+                if pruned:
+                    log.info("pruned the raw mail of %d inbound message(s)", pruned)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=PRUNE_EVERY_SECONDS)
         finally:
             scheduler.shutdown(wait=False)
 
@@ -161,16 +194,25 @@ def components(
     web: str,
     smtp: str | None,
     health: Health | None = None,
+    roles: frozenset[str] = frozenset(ROLES),
 ) -> list[Component]:
-    """Everything `mailflow up` runs, in start order; they share one Health."""
+    """What `mailflow up` runs for `roles`, in start order; they share one Health. The
+    listener stores mail and wakes this process's worker; without one, another host's worker
+    finds it on its next pass."""
     wake = asyncio.Event()
     health = health or Health()
-    return [
-        named("web", web_component(settings, engine, web, health=health)),
-        *(named("inbound", part) for part in inbound_components(settings, engine, wake, smtp=smtp)),
-        named("worker", worker_component(settings, engine, wake, health=health)),
-        named("scheduler", scheduler_component(settings, engine)),
-    ]
+    health.roles = frozenset(roles)
+    found: list[Component] = []
+    if "web" in roles:
+        found.append(named("web", web_component(settings, engine, web, health=health)))
+    if "listener" in roles:
+        listeners = inbound_components(settings, engine, wake, smtp=smtp)
+        found += [named("inbound", part) for part in listeners]
+    if "worker" in roles:
+        found.append(named("worker", worker_component(settings, engine, wake, health=health)))
+    if "scheduler" in roles:
+        found.append(named("scheduler", scheduler_component(settings, engine)))
+    return found
 
 
 def named(name: str, part: Component) -> Component:
@@ -228,10 +270,22 @@ async def run_components(
     await asyncio.gather(*(supervise(part, stop, health) for part in parts))
 
 
-def run_service(settings: Settings, engine: Engine, *, web: str, smtp: str | None) -> None:
-    """Block running every component; returns on Ctrl+C or SIGTERM."""
+def run_service(
+    settings: Settings,
+    engine: Engine,
+    *,
+    web: str,
+    smtp: str | None,
+    roles: frozenset[str] = frozenset(ROLES),
+) -> None:
+    """Block running the components of `roles`; returns on Ctrl+C or SIGTERM."""
     health = Health()
-    parts = components(settings, engine, web=web, smtp=smtp, health=health)
+    parts = components(settings, engine, web=web, smtp=smtp, health=health, roles=roles)
+    if not parts:  # only `listener`, with SMTP disabled and no IMAP mailbox
+        raise UnknownRole(
+            "nothing to run: the listener role has no SMTP listener (inbound.smtp_enabled) "
+            "and no IMAP mailbox (inbound.imap)"
+        )
     asyncio.run(run_components(parts, health=health))
 
 

@@ -150,6 +150,9 @@ class InboundSettings(BaseModel):
     smtp_listen: str = "127.0.0.1:2525"
     smtp_enabled: bool = True
     max_message_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # Raw mail of processed messages is pruned after this many days (the parsed result, the
+    # sender, subject and status are kept); 0 keeps it forever.
+    keep_raw_days: int = Field(default=90, ge=0)
     # Listener limits (per client IP and per message); over them a client gets a 4xx and
     # retries later, so nothing is lost. `trusted_relays` (IP networks: the MTA in front of
     # the listener, loopback by default) are exempt from the per-IP limits.
@@ -179,6 +182,22 @@ class InboundSettings(BaseModel):
                 "(AUTH is offered only over TLS)"
             )
         return self
+
+
+class DatabaseSettings(BaseModel):
+    """Connection pools (PostgreSQL; SQLite uses SQLAlchemy's own). The main pool serves
+    answers, the API and the worker; reports (dashboard, report API, export) have their own
+    small pool with a shorter statement timeout, so rating links never queue behind them."""
+
+    model_config = Section
+
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    max_overflow: int = Field(default=10, ge=0, le=1000)
+    pool_timeout: float = Field(default=30, gt=0)  # seconds to wait for a free connection
+    statement_timeout: float = Field(default=30, ge=0)  # seconds per statement; 0 = none
+    reporting_pool_size: int = Field(default=3, ge=1, le=100)
+    reporting_pool_timeout: float = Field(default=10, gt=0)
+    reporting_statement_timeout: float = Field(default=60, ge=0)
 
 
 class WebSettings(BaseModel):
@@ -259,6 +278,7 @@ class Settings(BaseSettings):
 
     secret_keys: list[SecretStr] = Field(min_length=1)
     database_url: str = "sqlite:///./mailflow.db"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     reply_domain: str = "reply.localhost"
     reply_local_part: str = "survey"
     message_id_domain: str | None = None

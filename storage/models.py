@@ -181,7 +181,11 @@ class InboundMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(index=True, max_length=250)
     sha256: str = Field(unique=True, max_length=64)
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # None once pruned (inbound.keep_raw_days); the header sender and subject are kept.
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    raw_pruned_at: datetime | None = None
+    sender: str | None = Field(default=None, max_length=320)
+    subject: str | None = Field(default=None, max_length=300)
     via: str = Field(max_length=10)  # smtp | imap | file
     mailbox: str | None = None
     # Where the IMAP poller left it in that mailbox (processed or failed folder), so mail the
@@ -329,3 +333,13 @@ class ImapState(SQLModel, table=True):
     uidvalidity: int | None = None
     last_uid: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RateLimitHit(SQLModel, table=True):
+    """POSTs counted per bucket, client key and fixed window (PostgreSQL, several web
+    processes): one upsert per hit, so a limit holds across every host."""
+
+    bucket: str = Field(primary_key=True, max_length=30)
+    key: str = Field(primary_key=True, max_length=500)
+    window_start: int = Field(primary_key=True)  # unix seconds, a multiple of the window
+    hits: int = 0

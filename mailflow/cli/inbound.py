@@ -187,11 +187,7 @@ def inbound_list(
         fail(f"--status: '{status}' is not one of {', '.join(STATUSES)}")
     current = settings()
     head = func.substr(InboundMessage.raw, 1, HEAD_BYTES)
-    query = (
-        select(InboundMessage, head)
-        .order_by(col(InboundMessage.id).desc())
-        .limit(limit)
-    )
+    query = select(InboundMessage, head).order_by(col(InboundMessage.id).desc()).limit(limit)
     if status is not None:
         query = query.where(InboundMessage.status == status)
     with Session(engine(current)) as session:
@@ -207,11 +203,28 @@ def inbound_list(
     for row, first_bytes in rows:
         received = row.received_at.strftime("%Y-%m-%d %H:%M")
         sender, subject = _from_and_subject(bytes(first_bytes) if first_bytes else None)
+        reason = row.reason or ""
+        if row.raw_pruned_at is not None:  # the bytes are gone; the header fields were kept
+            sender, subject = row.sender or "", row.subject or ""
+            reason = f"{reason} [raw pruned]".strip()
         who = sender or row.envelope_from or row.mailbox or "-"
         typer.echo(
             f"{row.id:>6}  {received:16}  {row.via:5}  {row.status:11}  {row.kind or '-':11}  "
-            f"{row.request_id or '-':>7}  {who} | {subject or '-'} | {row.reason or ''}".rstrip()
+            f"{row.request_id or '-':>7}  {who} | {subject or '-'} | {reason}".rstrip()
         )
+
+
+@inbound_app.command("prune")
+def inbound_prune() -> None:
+    """Drop the raw bytes of processed mail older than inbound.keep_raw_days now (the
+    scheduler does it hourly); the parsed result, sender, subject and status are kept."""
+    from mailflow.inbound.prune import prune_raw
+
+    current = settings()
+    pruned = prune_raw(current, engine(current))
+    days = current.inbound.keep_raw_days
+    kept = f"older than {days} days" if days else "none: inbound.keep_raw_days = 0"
+    typer.echo(f"Pruned the raw mail of {pruned} message(s) ({kept}).")
 
 
 @inbound_app.command("accept")

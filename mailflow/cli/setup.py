@@ -99,11 +99,49 @@ def db_upgrade() -> None:
 def up(
     web: str | None = typer.Option(None, "--web", help="HOST:PORT for the web app."),
     smtp: str | None = typer.Option(None, "--smtp", help="HOST:PORT for the SMTP listener."),
+    role: str | None = typer.Option(
+        None,
+        "--role",
+        help="Comma-separated: web, listener, worker, scheduler (default all).",
+    ),
 ) -> None:
-    """Run everything: web, SMTP listener, scheduler, outbox worker, IMAP poller."""
-    from mailflow.service import run_service
+    """Run everything (web, SMTP listener and IMAP pollers, outbox worker, scheduler), or
+    only the roles named by --role."""
+    from mailflow.service import ROLES, UnknownRole, parse_roles, run_service
 
+    try:
+        roles = parse_roles(role)
+    except UnknownRole as exc:
+        fail(f"--role: {exc}")
     current = settings()
     db = engine(current)
-    console.print(f"Mailflow up with {state.config}; press Ctrl+C to stop.")
-    run_service(current, db, web=web or current.web.listen, smtp=smtp)
+    running = ", ".join(r for r in ROLES if r in roles)
+    console.print(f"Mailflow up ({running}) with {state.config}; press Ctrl+C to stop.")
+    try:
+        run_service(current, db, web=web or current.web.listen, smtp=smtp, roles=roles)
+    except UnknownRole as exc:
+        fail(f"--role: {exc}")
+
+
+@app.command()
+def backup(
+    file: Path = typer.Argument(..., help="Where to write the copy."),
+    force: bool = typer.Option(False, "--force", help="Overwrite FILE if it exists."),
+) -> None:
+    """Copy the SQLite database to FILE while Mailflow runs (SQLite's online backup API).
+    On PostgreSQL, print the pg_dump command to use instead and exit 1."""
+    from mailflow.database import BackupRefused, backup_sqlite, pg_dump_command
+
+    current = settings()
+    if current.database_url.startswith("postgresql"):
+        typer.echo(pg_dump_command(current, file))
+        fail(
+            "the database is PostgreSQL: back it up with pg_dump (the command above; restore "
+            "with pg_restore --no-owner -d URL FILE)",
+            code=1,
+        )
+    try:
+        size = backup_sqlite(current, file, force=force)
+    except BackupRefused as exc:
+        fail(str(exc))
+    console.print(f"Backed up {current.sqlite_path()} to {file} ({size:,} bytes).")

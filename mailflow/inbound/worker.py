@@ -30,6 +30,7 @@ from mailflow.answers import Answer, record_answer
 from mailflow.contacts import unsubscribe
 from mailflow.escalation.resolve import EscalationNotFound
 from mailflow.escalation.workspace import client_replied
+from mailflow.health import Health
 from mailflow.inbound import quarantine as q
 from mailflow.inbound.authenticity import DnsFunc, authenticated
 from mailflow.inbound.matching import (
@@ -45,7 +46,7 @@ from mailflow.tokens import Purpose, Signer, TokenError, signer_for
 from parsers.refusals import Refusal, UnreadableMime, refusal_of
 from parsers.tokens import bounce_token
 from parsers.types import Interpretation, ParsedMessage
-from storage.clock import utcnow
+from storage.clock import as_utc, utcnow
 from storage.models import Contact, InboundMessage, SurveyRequest
 from storage.states import InboundStatus, RequestState
 
@@ -186,7 +187,7 @@ def process(
                 InboundMessage.id == inbound_id, InboundMessage.status == InboundStatus.RECEIVED
             )
         ).first()
-    if found is None:
+    if found is None or found[0] is None:  # gone, or pruned (never while received)
         return None
     raw = bytes(found[0])
     envelope_to = _envelope(found[1])
@@ -406,15 +407,33 @@ def received_ids(engine: Engine, limit: int) -> list[int]:
 
 
 def drain(
-    settings: Settings, engine: Engine, *, limit: int = 100, dns: DnsFunc | None = None
+    settings: Settings,
+    engine: Engine,
+    *,
+    limit: int = 100,
+    dns: DnsFunc | None = None,
+    health: Health | None = None,
 ) -> int:
-    """Process up to `limit` received messages; the number this call processed."""
+    """Process up to `limit` received messages; the number this call processed (each counted
+    in `health`, by outcome, with an answer's time from stored to recorded)."""
     signer = signer_for(settings)
     done = 0
     for inbound_id in received_ids(engine, limit):
-        if process(settings, engine, inbound_id, signer=signer, dns=dns) is not None:
+        outcome = process(settings, engine, inbound_id, signer=signer, dns=dns)
+        if outcome is not None:
             done += 1
+            if health is not None:
+                _count(engine, health, inbound_id, outcome)
     return done
+
+
+def _count(engine: Engine, health: Health, inbound_id: int, outcome: Outcome) -> None:
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(InboundMessage.received_at).where(InboundMessage.id == inbound_id)  # type: ignore[call-overload]
+        ).scalar()
+    waited = (utcnow() - as_utc(stored)).total_seconds() if stored is not None else None
+    health.inbound_outcome(outcome.status, outcome.reason, outcome.kind, waited)
 
 
 def run_until_empty(
@@ -437,8 +456,19 @@ def retry(settings: Settings, engine: Engine, inbound_id: int) -> Outcome | None
             raise RetryRefused(f"no inbound message {inbound_id}")
         if row.status == InboundStatus.PARSED and row.kind not in ("bounce",):
             raise RetryRefused(f"message {inbound_id} already became an answer; not retried")
+        _refuse_pruned(row)
         _reset(session, row)
     return process(settings, engine, inbound_id)
+
+
+def _refuse_pruned(row: InboundMessage) -> None:
+    """A message whose raw bytes were pruned cannot be read again: say so."""
+    if row.raw_pruned_at is not None:
+        day = row.raw_pruned_at.strftime("%Y-%m-%d")
+        raise RetryRefused(
+            f"message {row.id}: raw pruned on {day} (inbound.keep_raw_days); "
+            "it cannot be processed again"
+        )
 
 
 def _reset(session: Session, row: InboundMessage) -> None:
@@ -468,5 +498,6 @@ def accept(settings: Settings, engine: Engine, inbound_id: int) -> Outcome | Non
                 f"message {inbound_id} is {row.status} ({row.reason or 'no reason'}); only "
                 f"{q.UnverifiedSender.reason} or unmatched answers can be accepted"
             )
+        _refuse_pruned(row)
         _reset(session, row)
     return process(settings, engine, inbound_id, vouched=True)

@@ -53,7 +53,7 @@ async def amp_submit(token: str, request: Request) -> JSONResponse:
         return _json({"error": ui(locale)["web_amp_not_allowed"]}, 403, {})
     # Mail providers proxy AMP requests from a few shared addresses: limit per address *and*
     # token, so one client hammering stays limited without throttling a whole provider.
-    wait = ctx.limiter.hit(f"{client_address(request)}|amp|{token}")
+    wait = await ctx.limiter.check(f"{client_address(request)}|amp|{token}")
     if wait is not None:
         headers = {**cors, "Retry-After": str(max(1, math.ceil(wait)))}
         return _json({"error": ui(locale)["web_rate_limited"]}, 429, headers)

@@ -94,7 +94,7 @@ async def report_figures(
                 "total": total_figures(session, types, flt).as_dict(),
             }
 
-        return JSONResponse(await ctx.run_db(load))
+        return JSONResponse(await ctx.run_report(load))
     except ReportError as exc:
         return _error(exc)
 
@@ -110,7 +110,7 @@ async def report_trends(
     types = survey_types(ctx.settings)
     try:
         flt = _filter(request)
-        points = await ctx.run_db(lambda session: trends(session, types, flt, bucket))
+        points = await ctx.run_report(lambda session: trends(session, types, flt, bucket))
     except ReportError as exc:
         return _error(exc)
     return JSONResponse(
@@ -131,7 +131,7 @@ async def report_tickets(
     types = survey_types(ctx.settings)
     try:
         flt = _filter(request)
-        rows, count = await ctx.run_db(
+        rows, count = await ctx.run_report(
             lambda session: rated_tickets(
                 session, types, flt, limit=limit, offset=(page - 1) * limit, negative_only=negative
             )

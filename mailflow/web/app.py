@@ -21,6 +21,32 @@ from mailflow.web.context import WebContext
 from mailflow.web.errors import NotFound
 
 DATABASE_TIMEOUT_SECONDS = 5.0
+ANSWER_CHANNELS = (("/r/", "link"), ("/amp/", "amp"))
+
+
+class AnswerLatency:
+    """ASGI middleware: an answer POST (rating link, AMP form) answered 200 has been recorded;
+    observe the time from its arrival to that answer in mailflow_answer_latency_seconds."""
+
+    def __init__(self, app: Any, health: Health):
+        self.app, self.health = app, health
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        channel = next((name for prefix, name in ANSWER_CHANNELS if path.startswith(prefix)), None)
+        if scope["type"] != "http" or scope.get("method") != "POST" or channel is None:
+            await self.app(scope, receive, send)
+            return
+        running = asyncio.get_running_loop()
+        started = running.time()
+
+        async def timed(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                elapsed = running.time() - started
+                self.health.answer_latency.labels(channel=channel).observe(elapsed)
+            await send(message)
+
+        await self.app(scope, receive, timed)
 
 
 def create_app(settings: Settings, engine: Engine, *, health: Health | None = None) -> FastAPI:
@@ -77,6 +103,8 @@ def _install_health(app: FastAPI, engine: Engine, health: Health) -> None:
     retried, relay state, restarts)."""
     health.watch_database(engine)
     app.state.health = health
+
+    app.add_middleware(AnswerLatency, health=health)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -145,13 +145,13 @@ async def overview(request: Request, user: User = Depends(require_user)) -> HTML
     data: dict[str, Any] = {}
     try:
         if filters.error:
-            data = await ctx.run_db(lists_of)
+            data = await ctx.run_report(lists_of)
         else:
             # Independent queries: on PostgreSQL each runs in its own thread and connection.
             total, points, data = await asyncio.gather(
-                ctx.run_db(lambda session: total_figures(session, types, filters.flt)),
-                ctx.run_db(lambda session: trends(session, types, filters.flt, size)),
-                ctx.run_db(lists_of),
+                ctx.run_report(lambda session: total_figures(session, types, filters.flt)),
+                ctx.run_report(lambda session: trends(session, types, filters.flt, size)),
+                ctx.run_report(lists_of),
             )
             data.update(total=total, points=points)
     except ReportError as exc:
@@ -193,11 +193,11 @@ async def employees(request: Request, user: User = Depends(require_user)) -> HTM
 
     data: dict[str, Any] = {"rows": [], "total": None}
     try:
-        data["choices"] = await ctx.run_db(_choices)
+        data["choices"] = await ctx.run_report(_choices)
         if not filters.error:
             data["rows"], data["total"] = await asyncio.gather(
-                ctx.run_db(lambda session: figures(session, types, filters.flt, by=by)),
-                ctx.run_db(lambda session: total_figures(session, types, filters.flt)),
+                ctx.run_report(lambda session: figures(session, types, filters.flt, by=by)),
+                ctx.run_report(lambda session: total_figures(session, types, filters.flt)),
             )
     except ReportError as exc:
         filters.error = str(exc)
@@ -227,7 +227,7 @@ async def tickets(request: Request, user: User = Depends(require_user)) -> HTMLR
         return data
 
     try:
-        data = await ctx.run_db(load)
+        data = await ctx.run_report(load)
     except ReportError as exc:
         filters.error = str(exc)
         data = {"choices": {"teams": [], "segments": []}, "rows": [], "count": 0}
@@ -264,7 +264,7 @@ async def ticket(ticket_id: DbId, request: Request, user: User = Depends(require
             "escalations": escalations,
         }
 
-    data = await ctx.run_db(load)
+    data = await ctx.run_report(load)
     if data is None:
         raise NotFound(_locale(request, user))
     return _page(request, user, "ticket.html", None, **data)
@@ -281,14 +281,14 @@ async def escalations(request: Request, user: User = Depends(require_user)) -> H
             "counts": lists.escalation_counts(session),
         }
 
-    data = await web(request).run_db(load)
+    data = await web(request).run_report(load)
     return _page(request, user, "escalations.html", None, status=status, **data)
 
 
 @router.get("/quarantine", response_class=HTMLResponse)
 async def quarantine(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
     """Inbound mail the worker could not file, with the reason."""
-    rows = await web(request).run_db(lambda session: lists.quarantine(session, limit=200))
+    rows = await web(request).run_report(lambda session: lists.quarantine(session, limit=200))
     return _page(request, user, "quarantine.html", None, rows=rows)
 
 
@@ -304,7 +304,7 @@ async def requests_page(request: Request, user: User = Depends(require_user)) ->
             "states": lists.request_states(session),
         }
 
-    data = await web(request).run_db(load)
+    data = await web(request).run_report(load)
     return _page(request, user, "requests.html", None, state=state, **data)
 
 
@@ -317,7 +317,7 @@ async def export_csv(request: Request, user: User = Depends(require_user)) -> Re
     types = survey_types(ctx.settings)
 
     def rows() -> Iterator[str]:
-        with Session(ctx.engine) as session:
+        with Session(ctx.reports) as session:
             yield from csv_chunks(iter_rated_tickets(session, types, filters.flt))
 
     name = "-".join(["responses", *(v for k, v in sorted(filters.raw.items()) if k != "segment")])

@@ -17,13 +17,13 @@ def retry_after(wait: float) -> dict[str, str]:
 
 async def limit_posts(request: Request) -> None:
     """Refuse (429) an address that posted answers more than web.rate_limit_per_minute times."""
-    wait = web(request).limiter.hit(client_address(request))
+    wait = await web(request).limiter.check(client_address(request))
     if wait is not None:
         raise RateLimited(headers=retry_after(wait))
 
 
 async def limit_unsubscribes(request: Request) -> None:
     """Refuse (429) an address past web.unsubscribe_limit_per_minute (its own bucket)."""
-    wait = web(request).unsubscribe_limiter.hit(client_address(request))
+    wait = await web(request).unsubscribe_limiter.check(client_address(request))
     if wait is not None:
         raise RateLimited(headers=retry_after(wait))

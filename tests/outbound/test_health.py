@@ -52,3 +52,25 @@ def test_healthz_is_503_naming_the_database_when_it_does_not_answer(settings, tm
     body = reply.json()
     assert body["status"] == "down" and body["database"]["ok"] is False
     assert "OperationalError" in body["database"]["error"]
+
+
+def test_an_answer_by_link_is_timed_from_arrival_to_recorded(engine, settings):
+    from mailflow.web.csrf import form_field
+    from tests.web.conftest import Site
+
+    site = Site(settings, engine)
+    token = site.token(site.request())
+    health = Health()
+    with served(create_app(settings, engine, health=health)) as base:
+        assert httpx.get(f"{base}/r/{token}", timeout=10).status_code == 200  # reading: no
+        data = {"csrf": form_field(settings, token, "link"), "a": "5"}
+        assert httpx.post(f"{base}/r/{token}", data=data, timeout=10).status_code == 200
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics)
+        for s in family.samples
+    }
+    latency = "mailflow_answer_latency_seconds"
+    assert samples[(f"{latency}_count", (("channel", "link"),))] == 1
+    assert 0 < samples[(f"{latency}_sum", (("channel", "link"),))] < 10

@@ -41,10 +41,12 @@ def max_attempts(engine) -> int:
         return int(conn.execute(select(func.max(SurveyRequest.attempts))).scalar() or 0)
 
 
-def test_an_outage_longer_than_the_retry_budget_loses_nothing(engine, settings):
+def test_an_outage_longer_than_the_retry_budget_loses_nothing(migrated_engine, settings):
+    engine = migrated_engine  # SQLite and PostgreSQL
+    url = engine.url.render_as_string(hide_password=False)
     relay = Relay()  # its port is known, nothing listens on it yet: the relay is down
     config = with_outbound(
-        settings,
+        settings.model_copy(update={"database_url": url}),
         transport="smtp",
         smtp_host=relay.host,
         smtp_port=relay.port,

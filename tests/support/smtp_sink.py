@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from typing import Any, NamedTuple
@@ -29,6 +30,7 @@ class SinkHandler:
         self._data_replies: deque[str | None] = deque()  # None = hang up without reply
         self._rcpt_replies: deque[str] = deque()
         self._refused: dict[str, str] = {}
+        self.delay_seconds = 0.0  # a slow relay: each DATA answered this much later
 
     # --- what the test says ------------------------------------------------------------------
     def fail_next(self, count: int, status: str, *, stage: str = "data") -> None:
@@ -72,6 +74,8 @@ class SinkHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         message = SinkMessage(
             mail_from=envelope.mail_from,
             rcpt_tos=list(envelope.rcpt_tos),
@@ -117,6 +121,10 @@ class SmtpSink:
 
     def reset(self) -> None:
         self.handler.reset()
+
+    def slow(self, seconds: float) -> None:
+        """Answer each message's DATA `seconds` late (a slow relay); 0 for full speed."""
+        self.handler.delay_seconds = seconds
 
     def start(self) -> None:
         from aiosmtpd.controller import Controller
