@@ -33,6 +33,8 @@ from mailflow.outbox.scheduler import build_scheduler, catch_up
 from mailflow.outbox.transports import Transport
 from mailflow.outbox.worker import Outbox
 from mailflow.settings import Settings, split_hostport
+from mailflow.telegram import outbox as telegram_outbox
+from mailflow.telegram.component import telegram_components
 from mailflow.web.app import create_app
 from mailflow.web.context import forwarded_options
 
@@ -50,6 +52,7 @@ def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[l
         loop.in_thread(filing.drain, settings, engine),
         *loop.outbox_steps(outbox),
         loop.in_thread(webhooks.drain, settings, engine),
+        loop.in_thread(telegram_outbox.drain, settings, engine),
     ]
 
 
@@ -169,6 +172,7 @@ def components(
         *(named("inbound", part) for part in inbound_components(settings, engine, wake, smtp=smtp)),
         named("worker", worker_component(settings, engine, wake, health=health)),
         named("scheduler", scheduler_component(settings, engine)),
+        *(named("telegram", part) for part in telegram_components(settings, engine)),
     ]
 
 

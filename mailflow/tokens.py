@@ -39,6 +39,9 @@ class Purpose(IntEnum):
     # The VERP envelope sender bounce+TOKEN@reply_domain: only a bounce arriving there (or one
     # quoting our Message-ID) may mark a request and its contact bounced.
     BOUNCE = 6
+    # The Telegram deep link t.me/<bot>?start=TOKEN: pressing Start links the chat to the
+    # request's contact and sends the survey there.
+    TELEGRAM = 7
 
 
 PREVIEW_ID = 0  # the request id inside every preview token: no row ever has it

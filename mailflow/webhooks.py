@@ -34,7 +34,13 @@ from storage.states import WebhookState
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("response.created", "response.negative", "escalation.created", "request.bounced")
+EVENTS = (
+    "response.created",
+    "response.negative",
+    "escalation.created",
+    "request.bounced",
+    "response.reasons",
+)
 SIGNATURE_HEADER = "Mailflow-Signature"
 MAX_BACKOFF_SECONDS = 6 * 3600
 LEASE_SECONDS = 120

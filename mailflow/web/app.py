@@ -141,6 +141,8 @@ def _install_reports(app: FastAPI) -> None:
 
 def _install_escalations(app: FastAPI) -> None:
     """The escalations admin pages (mailflow.web.escalations)."""
-    from mailflow.web import escalations
+    from mailflow.web import escalations, reasons, telegram
 
     app.include_router(escalations.router)
+    app.include_router(reasons.router)
+    app.include_router(telegram.router)
