@@ -26,8 +26,23 @@ class RedactToken(logging.Filter):
         return True
 
 
+# A logger's filters see only its own records, not its children's: name every logger that
+# may print a request URL or the Bot's own settings.
+LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "telegram",
+    "telegram.Bot",
+    "telegram.request",
+    "telegram.request.BaseRequest",
+    "telegram.request.HTTPXRequest",
+    "telegram.ext",
+)
+
+
 def _guard_logs(token: str) -> None:
-    for name in ("httpx", "httpcore", "telegram"):
+    for name in LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactToken) and f.token == token for f in logger.filters):
             logger.addFilter(RedactToken(token))

@@ -145,9 +145,10 @@ def drain(
     """Plan survey messages, then send the due ones (at most `limit`); how many were tried."""
     if not settings.telegram.enabled:
         return 0
-    now = now or utcnow()
+    given = now
     with session_scope(engine) as session:
-        plan_surveys(session, settings, now)
+        plan_surveys(session, settings, now or utcnow())
+    now = given or utcnow()  # after planning, so what was just planned is due
     rows = _claim(engine, now, limit)
     if not rows:
         return 0
