@@ -33,8 +33,7 @@ def security_headers(nonce: str) -> dict[str, str]:
     return {
         "Content-Security-Policy": (
             "default-src 'none'; style-src 'unsafe-inline'; img-src * data:; "
-            f"script-src 'nonce-{nonce}'; connect-src 'self'; form-action 'self'; "
-            "base-uri 'none'; "
+            f"script-src 'nonce-{nonce}'; form-action 'self'; base-uri 'none'; "
             "frame-ancestors 'none'"
         ),
         "Referrer-Policy": "no-referrer",
