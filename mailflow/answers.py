@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
-from mailflow import answer_sql
-from mailflow.after_answer import on_answer
+from mailflow import answer_reasons, answer_sql
+from mailflow.after_answer import on_answer, reasons_added
+from mailflow.answer_reasons import Reason, UnknownReason
 from mailflow.answer_sql import People
 from mailflow.i18n import ui
+from mailflow.reason_words import words as reason_words
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from parsers import refusals
@@ -80,6 +82,8 @@ class Answer:
     score: int | None = None
     answers: dict[str, str] = field(default_factory=dict)
     comment: str | None = None
+    reasons: dict[str, str] = field(default_factory=dict)  # follow-up key -> option key
+    reason_texts: dict[str, str] = field(default_factory=dict)  # follow-up key -> "other" text
 
 
 @dataclass
@@ -106,7 +110,7 @@ def normalise(survey: SurveyConfig, answer: Answer) -> Answer:
                 raise InvalidAnswer(f"unknown option '{option}' for question '{key}'")
         if not answers:
             raise InvalidAnswer("no question was answered")
-        return Answer(None, answers, comment)
+        return Answer(None, answers, comment, dict(answer.reasons), dict(answer.reason_texts))
     key = answers.get(survey.type) or answers.get("score") or answers.get("a")
     if key is None and answer.score is not None:
         key = "good" if survey.type == "thumbs" and answer.score > 0 else str(answer.score)
@@ -116,7 +120,7 @@ def normalise(survey: SurveyConfig, answer: Answer) -> Answer:
         raise InvalidAnswer(f"answer must be one of {', '.join(kind.scale)}")
     score = kind.score_of(key)
     stored = {survey.type: key} if survey.type == "thumbs" else {"score": key}
-    return Answer(score, stored, comment)
+    return Answer(score, stored, comment, dict(answer.reasons), dict(answer.reason_texts))
 
 
 def survey_task_id(session: Session, survey: SurveyConfig) -> int:
@@ -143,7 +147,9 @@ def survey_task_id(session: Session, survey: SurveyConfig) -> int:
     return task.id
 
 
-def _analytics_fields(response: Response, people: People) -> dict[str, str | None]:
+def _analytics_fields(
+    response: Response, people: People, reasons: dict[str, Reason]
+) -> dict[str, str | None]:
     """Every field of the analytics row."""
     fields: dict[str, str | None] = {
         "score": None if response.score is None else str(response.score),
@@ -157,10 +163,16 @@ def _analytics_fields(response: Response, people: People) -> dict[str, str | Non
     for key, value in response.answers.items():
         if key not in ("score",):
             fields[f"answer.{key}"] = value
+    for key, reason in reasons.items():
+        fields[f"reason.{key}"] = reason.option
+        if reason.text:
+            fields[f"reason.{key}.text"] = reason.text
     return fields
 
 
-def _comment_body(settings: Settings, survey: SurveyConfig, response: Response) -> str:
+def _comment_body(
+    settings: Settings, survey: SurveyConfig, response: Response, reasons: dict[str, Reason]
+) -> str:
     """The ticket comment, in the staff's language (the default locale), not the client's."""
     locale = settings.default_locale
     words = ui(locale)
@@ -179,6 +191,9 @@ def _comment_body(settings: Settings, survey: SurveyConfig, response: Response) 
         shown = f"{key} — {label}" if label and survey.type != "thumbs" else (label or key)
         scale = f"{survey.type.upper()} {survey.kind.scale[0]}–{survey.kind.scale[-1]}"
         lines.append(words["comment_rating"].format(shown=shown, scale=scale))
+    extra = reason_words(locale)
+    for question, label in answer_reasons.labelled(survey, reasons, locale, extra["other"]):
+        lines.append(extra["comment_reason"].format(question=question, answer=label))
     if response.comment:
         lines.append(words["comment_comment"].format(comment=response.comment))
     if response.negative:
@@ -195,6 +210,7 @@ def _file(
     people: People,
     *,
     replaced: bool,
+    reasons: dict[str, Reason],
 ) -> None:
     """Analytics rows on the Survey task and the comment on the ticket.
 
@@ -214,12 +230,12 @@ def _file(
             "value": value,
             "created_at": now,
         }
-        for name, value in _analytics_fields(response, people).items()
+        for name, value in _analytics_fields(response, people, reasons).items()
     ]
     answer_sql.execute(session, sql.insert_analytics, rows)
     if request.ticket_id is None:
         return
-    body = _comment_body(settings, survey, response)
+    body = _comment_body(settings, survey, response, reasons)
     if replaced:
         session.execute(
             update(Comment)
@@ -283,7 +299,18 @@ def record_answer(
         request.expires_at and as_utc(request.expires_at) < now
     ):
         raise RequestExpired("the survey has expired")
-    negative = survey.is_negative(clean.score, clean.answers, clean.comment)
+    try:
+        reasons = answer_reasons.clean(
+            survey,
+            answer_reasons.answer_key(survey, clean.answers),
+            clean.reasons,
+            clean.reason_texts,
+            max_length=settings.web.comment_max_length,
+        )
+    except UnknownReason as exc:
+        raise InvalidAnswer(str(exc)) from None
+    chosen = answer_reasons.options(reasons)
+    negative = survey.is_negative(clean.score, clean.answers, clean.comment, chosen)
     assert request.id is not None
     session.flush()  # the caller's pending rows (e.g. the inbound message) come first
     response = _insert_response(
@@ -309,6 +336,13 @@ def record_answer(
         window = timedelta(hours=survey.edit_window_hours)
         if existing.locked or survey.forbid_change or now - as_utc(existing.created_at) > window:
             raise AlreadyAnswered(existing)
+        new_key = answer_reasons.answer_key(survey, clean.answers)
+        asked = {f.key for f in survey.reasons_for(new_key)}
+        assert existing.id is not None
+        reasons = answer_reasons.store(session, survey, existing.id, source, reasons, keep=asked)
+        negative = survey.is_negative(
+            clean.score, clean.answers, clean.comment, answer_reasons.options(reasons)
+        )
         existing.score, existing.answers = clean.score, clean.answers
         existing.comment, existing.source, existing.negative = clean.comment, source, negative
         existing.updated_at = now
@@ -316,8 +350,77 @@ def record_answer(
         session.add(existing)
         session.flush()
         response = existing
+    elif reasons:
+        assert response.id is not None
+        answer_reasons.store(session, survey, response.id, source, reasons)
     _mark_answered(session, request, now)
     people = answer_sql.people_of(session, request.id)
-    _file(session, settings, survey, request, response, people, replaced=existing is not None)
+    _file(
+        session,
+        settings,
+        survey,
+        request,
+        response,
+        people,
+        replaced=existing is not None,
+        reasons=reasons,
+    )
     on_answer(session, settings, survey, request, response, people)
     return Recorded(response, existing is None, existing is not None, negative)
+
+
+def record_reasons(
+    session: Session,
+    settings: Settings,
+    request: SurveyRequest,
+    reasons: dict[str, str],
+    texts: dict[str, str],
+    source: str,
+    *,
+    now: datetime | None = None,
+) -> Recorded:
+    """Add the reasons asked after an answer already recorded (the rating page's second step,
+    a Telegram button). A follow-up not answered yet may be answered even when the answer is
+    final; one already answered changes only while the answer itself may change. A reason
+    that makes the answer negative opens its escalation; one that names whom to escalate to
+    re-addresses an escalation not filed yet."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    now = now or utcnow()
+    survey = settings.survey(request.survey_key)
+    if request.state == RequestState.EXPIRED or (
+        request.expires_at and as_utc(request.expires_at) < now
+    ):
+        raise RequestExpired("the survey has expired")
+    response = session.exec(select(Response).where(Response.request_id == request.id)).first()
+    if response is None or response.id is None:
+        raise RequestNotAnswerable("nothing was answered yet")
+    key = answer_reasons.answer_key(survey, {k: str(v) for k, v in response.answers.items()})
+    try:
+        clean = answer_reasons.clean(
+            survey, key, reasons, texts, max_length=settings.web.comment_max_length
+        )
+    except UnknownReason as exc:
+        raise InvalidAnswer(str(exc)) from None
+    if not clean:
+        raise InvalidAnswer("no reason was given")
+    current = answer_reasons.stored(session, response.id)
+    window = timedelta(hours=survey.edit_window_hours)
+    final = response.locked or survey.forbid_change or now - as_utc(response.created_at) > window
+    if final and any(name in current for name in clean):
+        raise AlreadyAnswered(response)
+    merged = answer_reasons.store(session, survey, response.id, source, clean)
+    was_negative = response.negative
+    negative = was_negative or survey.is_negative(
+        response.score,
+        {k: str(v) for k, v in response.answers.items()},
+        response.comment,
+        answer_reasons.options(merged),
+    )
+    response.negative, response.updated_at = negative, now
+    session.add(response)
+    session.flush()
+    people = answer_sql.people_of(session, request.id or 0)
+    _file(session, settings, survey, request, response, people, replaced=True, reasons=merged)
+    reasons_added(session, settings, survey, request, response, people, was_negative)
+    return Recorded(response, False, True, negative)

@@ -42,7 +42,7 @@ from storage.states import EscalationStatus, InboundStatus, RequestState
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("link", "link", "link", "amp", "reply", "reply", "google_form", "web_form")
+SOURCES = ("link", "link", "link", "amp", "reply", "reply", "google_form", "web_form", "telegram")
 
 
 class DemoRefused(Exception):

@@ -28,6 +28,7 @@ from mailflow.contacts import (
 )
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
+from mailflow.telegram_chats import link_chat
 from mailflow.triggers import (
     CLOSED,
     REOPEN_REASON,
@@ -84,6 +85,7 @@ class ContactIn(BaseModel):
     locale: str | None = Field(default=None, max_length=16)
     vip: bool | None = None
     external_id: str | None = Field(default=None, max_length=200)
+    telegram_chat_id: int | None = Field(default=None, ge=-(2**52), le=2**52)
 
     _id = field_validator("external_id", mode="before")(_text_id)
     _email = field_validator("email")(_address)
@@ -250,7 +252,11 @@ def handle_event(
     """Apply one helpdesk event in the caller's session; raises EventError for a bad payload."""
     event = parse_event(payload)
     now = as_utc(now) if now else utcnow()
-    contact = upsert_contact(session, ContactData(**event.contact.model_dump()))
+    contact = upsert_contact(
+        session, ContactData(**event.contact.model_dump(exclude={"telegram_chat_id"}))
+    )
+    if event.contact.telegram_chat_id is not None and contact.id is not None:
+        link_chat(session, contact.id, event.contact.telegram_chat_id)
     employee = (
         upsert_employee(session, EmployeeData(**event.employee.model_dump()))
         if event.employee

@@ -12,13 +12,16 @@ prefixed with "> ", and every other value is folded onto its row's one line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session
 
+from mailflow import answer_reasons
+from mailflow.answer_reasons import Reason
 from mailflow.answer_sql import People, people_of
 from mailflow.notice_words import words
+from mailflow.reason_words import words as reason_words
 from mailflow.settings import Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import as_utc
@@ -64,6 +67,7 @@ class Facts:
     response_url: str
     admin_url: str
     rule: str | None = None
+    reasons: dict[str, Reason] = field(default_factory=dict)
 
     @property
     def survey_key(self) -> str:
@@ -97,6 +101,8 @@ class Facts:
             (w["ticket"], ticket),
         ]
         rows.extend(answer_labels(self.survey, self.answers, self.score, locale))
+        other = reason_words(locale)["other"]
+        rows.extend(answer_reasons.labelled(self.survey, self.reasons, locale, other))
         rows.append((w["comment"], self.comment or none))
         rows.append((w["source"], self.source))
         rows.append((w["answered_at"], as_utc(self.answered_at).strftime("%Y-%m-%d %H:%M UTC")))
@@ -133,6 +139,7 @@ class Facts:
             "request_id": self.request_id,
             "score": self.score,
             "answers": dict(self.answers),
+            "reasons": answer_reasons.payload(self.reasons),
             "comment": self.comment,
             "source": self.source,
             "negative": self.negative,
@@ -221,4 +228,7 @@ def gather(
         response_url=f"{admin_url}#response",
         admin_url=admin_url,
         rule=rule,
+        reasons=answer_reasons.stored(session, response.id)
+        if survey.reasons and response.id
+        else {},
     )

@@ -8,7 +8,7 @@ default (nps <= 6, csat <= 2, ces <= 3, thumbs bad); mailflow.surveys builds the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from parsers.rules import Rule
@@ -21,6 +21,7 @@ class Answer:
     score: int | None
     answers: dict[str, str]
     comment: str | None
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,20 +82,52 @@ class CommentContains:
 
 
 @dataclass(frozen=True)
+class ReasonIs:
+    """Negative when the follow-up `question` was answered with `option` ("rude staff")."""
+
+    question: str
+    option: str
+
+    @property
+    def name(self) -> str:
+        return f"reason {self.question} is {self.option}"
+
+    @property
+    def description(self) -> str:
+        return f"the reason given for '{self.question}' is '{self.option}'"
+
+    def check(self, answer: Answer) -> str | None:
+        return self.name if answer.reasons.get(self.question) == self.option else None
+
+
+@dataclass(frozen=True)
 class Chain:
-    """Rules combined with OR (`any`) or AND (`all`); an empty chain matches nothing."""
+    """Rules combined with OR (`any`) or AND (`all`); an empty chain matches nothing.
+
+    `first` rules are tried before the others whatever the mode (reasons that escalate to a
+    named person are their own way to be negative)."""
 
     rules: tuple[Rule[Answer], ...]
     mode: Literal["any", "all"] = "any"
+    first: tuple[Rule[Answer], ...] = ()
 
     def first_match(self, answer: Answer) -> Rule[Answer] | None:
         """The rule that made the answer negative (for any), or the first rule (for all)."""
+        early = next((r for r in self.first if r.check(answer)), None)
+        if early is not None:
+            return early
         if not self.rules:
             return None
         if self.mode == "all":
             return self.rules[0] if all(r.check(answer) for r in self.rules) else None
         return next((r for r in self.rules if r.check(answer)), None)
 
-    def matches(self, score: int | None, answers: dict[str, str], comment: str | None) -> bool:
+    def matches(
+        self,
+        score: int | None,
+        answers: dict[str, str],
+        comment: str | None,
+        reasons: dict[str, str] | None = None,
+    ) -> bool:
         """Whether the answer is negative."""
-        return self.first_match(Answer(score, answers, comment)) is not None
+        return self.first_match(Answer(score, answers, comment, dict(reasons or {}))) is not None

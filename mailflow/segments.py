@@ -6,6 +6,7 @@ A definition is a small JSON object (validated here, stored in storage.models.Se
     {"type": "nps_group", "survey": "nps", "group": "detractor"}  latest NPS 0-6
     {"type": "no_answer_in_days", "days": 90}                     no answer in 90 days
     {"type": "negative_in_days", "days": 30}                      a negative answer lately
+    {"type": "reason", "reason": "rude", "days": 90}              gave reason "rude" lately
     {"type": "team", "team": "printers"} / {"type": "vip"}        contact attributes
     {"type": "all" | "any", "of": [ … ]}                          AND / OR of the above
 
@@ -25,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.clock import utcnow
-from storage.models import Contact, Response, Segment, SurveyRequest
+from storage.models import AnswerReason, Contact, Response, Segment, SurveyRequest
 
 Strict = ConfigDict(extra="forbid", frozen=True)
 NPS_GROUPS = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
@@ -89,6 +90,18 @@ class NegativeInDays(BaseModel):
     days: int = Field(gt=0)
 
 
+class ReasonGiven(BaseModel):
+    """Contacts who gave reason `reason` (an option key, or "other") after an answer, in the
+    last `days` days if set; `survey` and `question` narrow it to one survey or question."""
+
+    model_config = Strict
+    type: Literal["reason"]
+    reason: str = Field(min_length=1, max_length=100)
+    survey: str | None = None
+    question: str | None = None
+    days: int | None = Field(default=None, gt=0)
+
+
 class Team(BaseModel):
     """Contacts of one team."""
 
@@ -122,7 +135,15 @@ class AnyOf(BaseModel):
 
 
 Definition = Annotated[
-    LastScore | NpsGroup | NoAnswerInDays | NegativeInDays | Team | Vip | AllOf | AnyOf,
+    LastScore
+    | NpsGroup
+    | NoAnswerInDays
+    | NegativeInDays
+    | ReasonGiven
+    | Team
+    | Vip
+    | AllOf
+    | AnyOf,
     Field(discriminator="type"),
 ]
 AllOf.model_rebuild()
@@ -190,6 +211,22 @@ def _answered_since(since: datetime, *, negative: bool = False) -> Any:
     return exists(query)
 
 
+def _gave_reason(definition: ReasonGiven, now: datetime) -> Any:
+    query = (
+        select(AnswerReason.id)
+        .join(Response, Response.id == AnswerReason.response_id)
+        .join(SurveyRequest, SurveyRequest.id == Response.request_id)
+        .where(SurveyRequest.contact_id == Contact.id, AnswerReason.option == definition.reason)
+    )
+    if definition.survey:
+        query = query.where(AnswerReason.survey_key == definition.survey)
+    if definition.question:
+        query = query.where(AnswerReason.followup == definition.question)
+    if definition.days:
+        query = query.where(AnswerReason.created_at >= now - timedelta(days=definition.days))
+    return exists(query)
+
+
 def condition(definition: Any, *, now: datetime | None = None) -> ColumnElement[bool]:
     """A SQL boolean over Contact (use with select(Contact…)) for a parsed or raw definition."""
     if isinstance(definition, dict):
@@ -206,6 +243,8 @@ def condition(definition: Any, *, now: datetime | None = None) -> ColumnElement[
             return ~_answered_since(now - timedelta(days=days))
         case NegativeInDays(days=days):
             return _answered_since(now - timedelta(days=days), negative=True)
+        case ReasonGiven():
+            return _gave_reason(definition, now)
         case Team(team=team):
             return Contact.team == team
         case Vip(vip=vip):

@@ -38,6 +38,8 @@ from mailflow.outbox.scheduler import build_scheduler, catch_up
 from mailflow.outbox.transports import Transport
 from mailflow.outbox.worker import Outbox
 from mailflow.settings import Settings, split_hostport
+from mailflow.telegram import outbox as telegram_outbox
+from mailflow.telegram.component import telegram_components
 from mailflow.web.app import create_app
 from mailflow.web.context import forwarded_options
 
@@ -78,6 +80,7 @@ def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[l
         loop.in_thread(reminders.drain, settings, engine),
         *loop.outbox_steps(outbox),
         loop.in_thread(webhooks.drain, settings, engine),
+        loop.in_thread(telegram_outbox.drain, settings, engine),
     ]
 
 
@@ -210,6 +213,8 @@ def components(
         found += [named("inbound", part) for part in listeners]
     if "worker" in roles:
         found.append(named("worker", worker_component(settings, engine, wake, health=health)))
+    if "listener" in roles:  # Telegram updates (polling, or setWebhook once) come in here
+        found += [named("telegram", part) for part in telegram_components(settings, engine)]
     if "scheduler" in roles:
         found.append(named("scheduler", scheduler_component(settings, engine)))
     return found

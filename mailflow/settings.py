@@ -6,6 +6,7 @@ line names the file, the survey and the field. Nothing here reads the environmen
 
 from __future__ import annotations
 
+import re
 import tomllib
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -200,6 +201,43 @@ class DatabaseSettings(BaseModel):
     reporting_statement_timeout: float = Field(default=60, ge=0)
 
 
+class TelegramSettings(BaseModel):
+    """The Telegram channel (Bot API). Off unless a bot token is set; updates come by long
+    polling (getUpdates) or by webhook at /telegram/<webhook_path> with the secret token
+    header. `api_base_url` is Telegram's unless a test points it at a local Bot API server."""
+
+    model_config = Section
+
+    bot_token: SecretStr | None = None
+    bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    updates: Literal["polling", "webhook"] = "polling"
+    webhook_path: SecretStr | None = None
+    webhook_secret_token: SecretStr | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    poll_timeout_seconds: int = Field(default=25, ge=0, le=50)
+    max_attempts: int = Field(default=6, ge=1)
+    retry_base_seconds: float = Field(default=10, ge=0)
+
+    @model_validator(mode="after")
+    def _webhook_needs_secrets(self) -> TelegramSettings:
+        if self.bot_token is not None and self.updates == "webhook":
+            for name in ("webhook_path", "webhook_secret_token"):
+                value = getattr(self, name)
+                if value is None or len(value.get_secret_value()) < 16:
+                    raise ValueError(f"telegram.{name}: at least 16 characters for webhooks")
+            token = self.webhook_secret_token
+            if token is not None and not re.fullmatch(
+                r"[A-Za-z0-9_-]{1,256}", token.get_secret_value()
+            ):
+                raise ValueError("telegram.webhook_secret_token: only A-Z, a-z, 0-9, _ and -")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the channel runs (a bot token is configured)."""
+        return self.bot_token is not None
+
+
 class WebSettings(BaseModel):
     """The web app: where it listens, the public URL links point to, abuse limits."""
 
@@ -240,6 +278,9 @@ class WebhookSettings(BaseModel):
             "escalation.created",
             "request.bounced",
             "escalation.updated",
+
+
+            "response.reasons",
         ]
     ]
     max_attempts: int = Field(default=8, ge=1)
@@ -291,6 +332,7 @@ class Settings(BaseSettings):
     inbound: InboundSettings = Field(default_factory=InboundSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     webhooks: list[WebhookSettings] = Field(default_factory=list)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     escalation: EscalationSettings = Field(default_factory=EscalationSettings)
     surveys: list[SurveyConfig] = Field(default_factory=list)
     config_file: str = DEFAULT_CONFIG

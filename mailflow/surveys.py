@@ -6,13 +6,14 @@ fix mailflow.toml from the one line they see.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from mailflow.contacts import EmailAddress
 from mailflow.negative import Answer as NegativeAnswer
-from mailflow.negative import AnswerIn, Chain, CommentContains, ScoreAtMost
+from mailflow.negative import AnswerIn, Chain, CommentContains, ReasonIs, ScoreAtMost
 from mailflow.survey_types import SURVEY_TYPES, SurveyType
 from parsers.rules import Rule
 from parsers.types import OptionSpec, QuestionSpec, SurveySpec
@@ -44,6 +45,51 @@ class QuestionConfig(BaseModel):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     text: dict[str, str]
     options: dict[str, dict[str, str]]
+
+
+class ReasonQuestion(BaseModel):
+    """A reason question shown only after some answers (CSAT 1–2 → "What went wrong?").
+
+    `when` lists answer keys on the survey's scale; `options` maps a locale-independent option
+    key to its label per locale; `words` adds words per locale that also name an option in a
+    reply ("ждал" → slow); `other` offers "Other" with a text box; `escalate_to` sends an
+    answer with that reason to a named manager ("rude" → the team lead) and makes it negative.
+    """
+
+    model_config = Strict
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    when: list[str] = Field(min_length=1)
+    text: dict[str, str]
+    options: dict[str, dict[str, str]] = Field(min_length=1)
+    other: bool = True
+    words: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    escalate_to: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _options_known(self) -> ReasonQuestion:
+        for option in self.options:
+            if option == "other" or not re.fullmatch(r"[a-z][a-z0-9_]*", option):
+                raise ValueError(
+                    f"options.{option}: option keys are lower-case words (and not 'other')"
+                )
+        for field_name, named in (("words", self.words), ("escalate_to", self.escalate_to)):
+            for option in named:
+                if option not in self.options and not (option == "other" and self.other):
+                    raise ValueError(f"{field_name}.{option}: no such option")
+        for option, address in self.escalate_to.items():
+            if "@" not in address:
+                raise ValueError(f"escalate_to.{option}: not an email address")
+        return self
+
+    def applies(self, answer_key: str | None) -> bool:
+        """Whether this follow-up is asked after the answer `answer_key`."""
+        return answer_key is not None and answer_key in self.when
+
+    def label(self, option: str, locale: str) -> str:
+        """An option's label in a locale ("other" reads the web's word for it)."""
+        labels = self.options.get(option, {})
+        return labels.get(locale) or labels.get("en") or option
 
 
 class TriggerConfig(BaseModel):
@@ -107,6 +153,7 @@ class SurveyConfig(BaseModel):
     comment_author: str = "Survey"
     texts: dict[str, SurveyTexts]
     questions: list[QuestionConfig] = Field(default_factory=list)
+    reasons: list[ReasonQuestion] = Field(default_factory=list)
     trigger: TriggerConfig | None = None
     campaign: CampaignConfig | None = None
     negative: NegativeRule | None = None
@@ -149,6 +196,7 @@ class SurveyConfig(BaseModel):
                     raise ValueError(f"questions.{question.key}.options: no options")
         elif self.questions:
             raise ValueError(f"questions: only form surveys have questions, not {self.type}")
+        self._check_reasons()
         if self.negative:
             keys = {q.key: q for q in self.questions}
             for qkey, options in self.negative.answers.items():
@@ -159,6 +207,37 @@ class SurveyConfig(BaseModel):
                     if option not in valid:
                         raise ValueError(f"negative.answers.{qkey}: unknown option '{option}'")
         return self
+
+    def _check_reasons(self) -> None:
+        if self.reasons and self.type == "form":
+            raise ValueError("reasons: only scale surveys (not form) have follow-up questions")
+        seen: set[str] = set()
+        for followup in self.reasons:
+            if followup.key in seen:
+                raise ValueError(f"reasons.{followup.key}: duplicate follow-up key")
+            seen.add(followup.key)
+            for answer in followup.when:
+                if answer not in self.kind.scale:
+                    raise ValueError(
+                        f"reasons.{followup.key}.when: '{answer}' is not on the {self.type} "
+                        f"scale ({', '.join(self.kind.scale)})"
+                    )
+
+    def reasons_for(self, answer_key: str | None) -> list[ReasonQuestion]:
+        """The follow-up questions asked after this answer, in configured order."""
+        return [f for f in self.reasons if f.applies(answer_key)]
+
+    def reason_question(self, key: str) -> ReasonQuestion | None:
+        """The follow-up question with this key."""
+        return next((f for f in self.reasons if f.key == key), None)
+
+    def reason_target(self, rule_name: str | None) -> str | None:
+        """The address a reason rule escalates to ("reason what_went_wrong is rude")."""
+        for followup in self.reasons:
+            for option, address in followup.escalate_to.items():
+                if ReasonIs(followup.key, option).name == rule_name:
+                    return address
+        return None
 
     @property
     def kind(self) -> SurveyType:
@@ -178,6 +257,14 @@ class SurveyConfig(BaseModel):
                         raise ValueError(
                             f"questions.{question.key}.options.{option}.{locale}: missing"
                         )
+            for followup in self.reasons:
+                if not followup.text.get(locale):
+                    raise ValueError(f"reasons.{followup.key}.text.{locale}: missing")
+                for option, labels in followup.options.items():
+                    if not labels.get(locale):
+                        raise ValueError(
+                            f"reasons.{followup.key}.options.{option}.{locale}: missing"
+                        )
 
     def question_text(self, locale: str) -> str:
         """The scale question in a locale: the survey's own, else the type's default."""
@@ -194,24 +281,39 @@ class SurveyConfig(BaseModel):
     def negative_chain(self) -> Chain:
         """The negative-answer chain: the survey's own rules, else its type's default."""
         kind, config = self.kind, self.negative
-        rules: list[Rule[NegativeAnswer]] = []
+        # Reasons that escalate to someone come first: first_match names the rule the
+        # escalation is filed under, and so whom it goes to.
+        rules: list[Rule[NegativeAnswer]] = [
+            ReasonIs(f.key, option) for f in self.reasons for option in f.escalate_to
+        ]
         if config is None:
             if kind.negative_at_most is not None:
                 rules.append(ScoreAtMost(kind.negative_at_most))
             if kind.negative_answers:
                 rules.append(AnswerIn(kind.name, frozenset(kind.negative_answers)))
             return Chain(tuple(rules))
+        if config.mode == "all" and rules:
+            # An escalating reason is its own way to be negative, not one more AND condition.
+            reasons, rules = tuple(rules), []
+        else:
+            reasons = ()
         if config.score_at_most is not None:
             rules.append(ScoreAtMost(config.score_at_most))
         for question, options in config.answers.items():
             rules.append(AnswerIn(question, frozenset(options)))
         if config.comment_contains:
             rules.append(CommentContains(tuple(config.comment_contains)))
-        return Chain(tuple(rules), config.mode)
+        return Chain(tuple(rules), config.mode, reasons)
 
-    def is_negative(self, score: int | None, answers: dict[str, str], comment: str | None) -> bool:
+    def is_negative(
+        self,
+        score: int | None,
+        answers: dict[str, str],
+        comment: str | None,
+        reasons: dict[str, str] | None = None,
+    ) -> bool:
         """Whether an answer counts as negative: the survey's rule, else the type's default."""
-        return self.negative_chain().matches(score, answers, comment)
+        return self.negative_chain().matches(score, answers, comment, reasons)
 
     def spec(self) -> SurveySpec:
         """The survey as the pure parsers see it."""

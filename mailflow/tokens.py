@@ -43,6 +43,9 @@ class Purpose(IntEnum):
     # (survey+TOKEN@reply_domain): signs the *escalation* id, not a request id, so the client's
     # answer joins that escalation's timeline and is never read as a new score.
     ESCALATION = 7
+    # The Telegram deep link t.me/<bot>?start=TOKEN: pressing Start links the chat to the
+    # request's contact and sends the survey there.
+    TELEGRAM = 8
 
 
 PREVIEW_ID = 0  # the request id inside every preview token: no row ever has it

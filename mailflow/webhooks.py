@@ -40,6 +40,7 @@ EVENTS = (
     "escalation.created",
     "request.bounced",
     "escalation.updated",  # a console action: data.action names it (mailflow.escalation.workspace)
+    "response.reasons",
 )
 SIGNATURE_HEADER = "Mailflow-Signature"
 MAX_BACKOFF_SECONDS = 6 * 3600

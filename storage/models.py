@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.clock import utcnow
 from storage.states import EscalationStatus, InboundStatus, RequestState, WebhookState
 
 REQUEST_STATES = tuple(RequestState)
-SOURCES = ("link", "amp", "reply", "google_form", "web_form")
+SOURCES = ("link", "amp", "reply", "google_form", "web_form", "telegram")
 
 
 class Contact(SQLModel, table=True):
@@ -153,6 +153,58 @@ class Response(SQLModel, table=True):
     inbound_message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AnswerReason(SQLModel, table=True):
+    """The reason a client gave after an answer (a follow-up question's option, or "other" with
+    its text); one per response and follow-up question, so a repeat replaces, never doubles."""
+
+    __table_args__ = (
+        UniqueConstraint("response_id", "followup", name="uq_answerreason_followup"),
+        Index("ix_answerreason_survey_option", "survey_key", "followup", "option"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    survey_key: str = Field(max_length=100)
+    followup: str = Field(max_length=100)
+    option: str = Field(max_length=100)  # an option key, or "other"
+    text: str | None = None  # what the client wrote for "other"
+    source: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TelegramChat(SQLModel, table=True):
+    """A Telegram chat linked to a contact (by an event's chat id or the Start deep link), and
+    what the bot waits for there next (a comment or an "other" reason for a request)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    contact_id: int = Field(foreign_key="contact.id", unique=True)
+    awaiting_request_id: int | None = Field(default=None, foreign_key="surveyrequest.id")
+    awaiting: str | None = Field(default=None, max_length=120)  # "comment" | "reason:KEY"
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TelegramMessage(SQLModel, table=True):
+    """The Telegram outbox: one message to send (the survey, a follow-up question), claimed
+    under a lease by the worker, retried with backoff, failed alone when Telegram refuses it."""
+
+    __table_args__ = (Index("ix_telegrammessage_due", "state", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=300)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    request_id: int | None = Field(default=None, foreign_key="surveyrequest.id")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=20)  # pending | sent | failed
+    attempts: int = 0
+    due_at: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = None
+    last_error: str | None = None
+    telegram_message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class AnalyticsRow(SQLModel, table=True):

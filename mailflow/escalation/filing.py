@@ -127,7 +127,7 @@ def file_escalation(session: Session, settings: Settings, escalation: Escalation
         return False
     survey = settings.survey(request.survey_key)
     people = people_of(session, request.id)
-    manager = manager_for(session, settings, survey, _rated(people))
+    manager = manager_for(session, settings, survey, _rated(people), rule=escalation.rule)
     facts = gather(
         session, settings, survey, request, response, rule=escalation.rule, people=people
     )

@@ -72,10 +72,19 @@ def _address(settings: Settings, survey: SurveyConfig, team: str | None) -> str 
 
 
 def manager_for(
-    session: Session, settings: Settings, survey: SurveyConfig, employee: Person | None
+    session: Session,
+    settings: Settings,
+    survey: SurveyConfig,
+    employee: Person | None,
+    *,
+    rule: str | None = None,
 ) -> Person | None:
     """The manager responsible for a negative answer about `employee`'s work, or None if no
-    manager is configured at all."""
+    manager is configured at all. A reason rule with its own address ("reason is rude →
+    the team lead") comes before everyone else."""
+    target = survey.reason_target(rule)
+    if target:
+        return person_by_address(session, settings, target)
     manager = _own_manager(session, employee)
     if manager is not None:
         return manager

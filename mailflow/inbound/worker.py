@@ -26,6 +26,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
+from mailflow.answer_reasons import read as read_reasons
 from mailflow.answers import Answer, record_answer
 from mailflow.contacts import unsubscribe
 from mailflow.escalation.resolve import EscalationNotFound
@@ -292,7 +293,8 @@ def record(
         reading = interpret(msg, survey.spec())
     if reading.error:
         raise refusal_of(reading.error)
-    answer = Answer(reading.score, dict(reading.answers), reading.comment)
+    reasons = read_reasons(survey, reading.score, reading.answers, reading.comment)
+    answer = Answer(reading.score, dict(reading.answers), reading.comment, reasons=reasons)
     source = SOURCE_OF_KIND.get(msg.kind, "reply")
     record_answer(  # an AnswerRefused is a Refusal: stored like the others
         session,

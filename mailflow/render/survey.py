@@ -22,8 +22,10 @@ from markupsafe import Markup, escape
 
 import amp_forms
 import email_templates
+from mailflow.answer_reasons import reason_views
 from mailflow.i18n import ui
 from mailflow.mime import PartTemplate
+from mailflow.reason_words import words as reason_words
 from mailflow.render.envelope import (
     address_header,
     assemble,
@@ -50,6 +52,7 @@ PLACEHOLDERS = (
     "token",
     "unsubscribe_token",
     "amp_token",
+    "telegram_token",
 )
 # A preview's reply address: the .invalid top-level domain (RFC 6761) never resolves, and our
 # listener refuses every domain but the reply domain, so a reply to a preview is refused.
@@ -137,6 +140,12 @@ class Renderer:
         self._date: tuple[int, str] = (0, "")
 
     @property
+    def _telegram(self) -> str | None:
+        """The bot's username when the Telegram channel is on (for the t.me deep link)."""
+        config = self.settings.telegram
+        return config.bot_username if config.enabled and config.bot_username else None
+
+    @property
     def amp_enabled(self) -> bool:
         """AMP for Email requires an https endpoint; without one the part is left out."""
         return self.settings.web.base_url.startswith("https://")
@@ -162,6 +171,9 @@ class Renderer:
             "privacy_url": str(survey.privacy_url),
             "base_url": base_url,
             "comment_max_length": self.settings.web.comment_max_length,
+            "reasons": reason_views(survey, locale),
+            "telegram_bot": self._telegram,
+            "reason_words": reason_words(locale),
         }
 
     def _form_url(self, survey: SurveyConfig, token: str) -> str:
@@ -260,6 +272,7 @@ class Renderer:
                 "token": preview,
                 "unsubscribe_token": preview,
                 "amp_token": preview if amp else "",
+                "telegram_token": preview,
             }
         return {
             "greeting": greeting,
@@ -268,6 +281,7 @@ class Renderer:
             "token": sign(who.request_id, Purpose.LINK),
             "unsubscribe_token": sign(who.request_id, Purpose.UNSUBSCRIBE),
             "amp_token": sign(who.request_id, Purpose.AMP) if amp else "",
+            "telegram_token": sign(who.request_id, Purpose.TELEGRAM) if self._telegram else "",
         }
 
     def parts(self, survey: SurveyConfig, locale: str, who: Recipient) -> dict[str, str]:

@@ -67,7 +67,7 @@ async def amp_submit(token: str, request: Request) -> JSONResponse:
         chosen = selection(loaded.survey, data)
         if not chosen:
             return "error", 400, strings["web_amp_invalid"]
-        answer = answer_from(loaded.survey, chosen, comment or None)
+        answer = answer_from(loaded.survey, chosen, comment or None, data)
         try:
             recorded = record_answer(session, ctx.settings, loaded.request, answer, "amp")
         except AlreadyAnswered:

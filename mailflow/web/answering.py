@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from mailflow.answer_reasons import ReasonView, reason_views
 from mailflow.answers import Answer
 from mailflow.i18n import ui
 from mailflow.settings import Settings
@@ -21,6 +22,8 @@ from mailflow.web.errors import NotFound, PreviewOnly
 from storage.clock import as_utc
 from storage.models import Response, SurveyRequest
 from storage.states import UNDELIVERED, RequestState
+
+__all__ = ["ReasonView", "reason_views"]
 
 # Requests in these states were never delivered: their tokens are not honoured.
 
@@ -111,11 +114,33 @@ def is_complete(survey: SurveyConfig, chosen: Mapping[str, str]) -> bool:
     return "a" in chosen
 
 
-def answer_from(survey: SurveyConfig, chosen: Mapping[str, str], comment: str | None) -> Answer:
-    """The Answer record_answer takes, from a selection."""
+def reasons_from(
+    survey: SurveyConfig, data: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The reason fields of a form: `reason.KEY` (an option or "other") and `reason_text.KEY`
+    (the "other" text), for the survey's reason questions only."""
+    reasons, texts = {}, {}
+    for question in survey.reasons:
+        option = (data.get(f"reason.{question.key}") or "").strip()
+        text = (data.get(f"reason_text.{question.key}") or "").strip()
+        if option:
+            reasons[question.key] = option
+        if text and option in ("", "other"):
+            texts[question.key] = text
+    return reasons, texts
+
+
+def answer_from(
+    survey: SurveyConfig,
+    chosen: Mapping[str, str],
+    comment: str | None,
+    data: Mapping[str, str] | None = None,
+) -> Answer:
+    """The Answer record_answer takes, from a selection (and the form's reason fields)."""
+    reasons, texts = reasons_from(survey, data or {})
     if survey.type == "form":
-        return Answer(None, dict(chosen), comment)
-    return Answer(None, {"a": chosen["a"]} if "a" in chosen else {}, comment)
+        return Answer(None, dict(chosen), comment, reasons, texts)
+    return Answer(None, {"a": chosen["a"]} if "a" in chosen else {}, comment, reasons, texts)
 
 
 def summary(survey: SurveyConfig, locale: str, chosen: Mapping[str, str]) -> list[tuple[str, str]]:

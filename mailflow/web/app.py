@@ -168,9 +168,16 @@ def _install_reports(app: FastAPI) -> None:
 
 
 def _install_escalations(app: FastAPI) -> None:
-    """The manager's console: escalations and inbound mail (mailflow.web.escalations,
-    inbound_pages)."""
-    from mailflow.web import contacts_pages, escalations, inbound_pages, requests_pages
+    """The manager's console: escalations, inbound mail, requests, contacts and the reasons
+    breakdown; and the Telegram webhook route."""
+    from mailflow.web import (
+        contacts_pages,
+        escalations,
+        inbound_pages,
+        reasons,
+        requests_pages,
+        telegram,
+    )
 
-    for module in (escalations, inbound_pages, requests_pages, contacts_pages):
+    for module in (escalations, inbound_pages, requests_pages, contacts_pages, reasons, telegram):
         app.include_router(module.router)

@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "mailflow.demo_data",
         "mailflow.notice_words",
         "mailflow.console_words",
+        "mailflow.reason_words",
         "mailflow.negative",
         "mailflow.health",
     ),
@@ -36,6 +37,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "mailflow.settings",
         "mailflow.scale",
         "mailflow.answer_sql",
+        "mailflow.answer_reasons",
+        "mailflow.telegram_chats",
         "mailflow.auth",
         "mailflow.contacts",
         "mailflow.segments",
@@ -58,7 +61,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "mailflow.answers",
         "mailflow.escalation",
     ),
-    ("mailflow.inbound", "mailflow.web", "mailflow.demo"),  # channels: mail in, the browser
+    (
+        "mailflow.inbound",
+        "mailflow.telegram",
+        "mailflow.web",
+        "mailflow.demo",
+    ),  # channels: mail in, the browser
     ("mailflow.service",),  # the assembly
     ("mailflow.cli", "mailflow.__main__", "mailflow"),  # entry points
 )
