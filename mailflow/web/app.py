@@ -39,6 +39,7 @@ def create_app(settings: Settings, engine: Engine, *, health: Health | None = No
     _install_answer_pages(app)
     _install_reports(app)
     _install_escalations(app)
+    _install_console(app)
     _install_health(app, engine, health or Health())
 
     @app.get("/brand/logo", include_in_schema=False)
@@ -144,3 +145,13 @@ def _install_escalations(app: FastAPI) -> None:
     from mailflow.web import escalations
 
     app.include_router(escalations.router)
+
+
+def _install_console(app: FastAPI) -> None:
+    """The console: staff (/admin/users), one's account, the top bar's language buttons."""
+    from mailflow.web import account, users
+    from mailflow.web.console_strings import register_console_strings
+
+    register_console_strings()
+    app.include_router(users.router)
+    app.include_router(account.router)
