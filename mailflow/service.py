@@ -33,6 +33,7 @@ from mailflow.outbox.scheduler import build_scheduler, catch_up
 from mailflow.outbox.transports import Transport
 from mailflow.outbox.worker import Outbox
 from mailflow.settings import Settings, split_hostport
+from mailflow.survey_store import follow as follow_surveys
 from mailflow.web.app import create_app
 from mailflow.web.context import forwarded_options
 
@@ -46,6 +47,7 @@ def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[l
     """The queues one worker pass drains, in order: inbound answers, then the escalations they
     opened, then the survey mail, the notifications and webhooks those queued, then expiry."""
     return [
+        loop.in_thread(follow_surveys, settings, engine),  # survey versions saved elsewhere
         loop.in_thread(inbound_worker.drain, settings, engine),
         loop.in_thread(filing.drain, settings, engine),
         *loop.outbox_steps(outbox),

@@ -8,8 +8,9 @@ admin page has the same top bar. A page adds itself with one line here:
 (the key is an interface string in en/ru/pl, e.g. in mailflow.web.console_strings). The roles
 of an entry also guard every path under it: `roles_for("/admin/contacts/7")` is the roles of
 the longest entry (of NAVIGATION and ACCESS) that is a prefix of the path, at a "/" boundary
-(the "/admin" entry is that page alone); a path no entry covers is for admins and managers. mailflow.web.auth.require_user checks it on
-every admin page, so a page that forgets a guard is still guarded.
+(the "/admin" entry is that page alone); a path no entry covers is for admins and managers.
+mailflow.web.auth.require_user checks it on every admin page, so a page that forgets a guard
+is still guarded.
 """
 
 from __future__ import annotations
