@@ -12,6 +12,7 @@ with (SurveyRequest.survey_version_id; `LiveSurveys.version_id(key)`).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, func
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from mailflow.settings import Settings
@@ -28,6 +30,7 @@ from storage.engine import session_scope
 from storage.models import Survey, SurveyVersion
 
 TOML_AUTHOR = "mailflow.toml"
+log = logging.getLogger(__name__)
 
 
 class SurveyInputError(ValueError):
@@ -235,9 +238,15 @@ class LiveSurveys:
         self._lock = threading.Lock()
 
     def start(self) -> int:
-        """Import mailflow.toml's surveys when none is stored, then load; how many imported."""
-        with session_scope(self.engine) as session:
-            imported = import_configured(session, self.settings)
+        """Import mailflow.toml's surveys when none is stored, then load; how many imported.
+        A database that does not answer (yet) leaves mailflow.toml's surveys in use and the
+        next refresh() tries again; /healthz reports the database."""
+        try:
+            with session_scope(self.engine) as session:
+                imported = import_configured(session, self.settings)
+        except SQLAlchemyError as exc:
+            log.warning("surveys: the database did not answer (%s); using mailflow.toml's", exc)
+            return 0
         self.refresh(force=True)
         return imported
 
@@ -252,11 +261,17 @@ class LiveSurveys:
             return False
         with self._lock:
             self.checked = now
-            with session_scope(self.engine) as session:
-                current = revision(session)
-                if current == self.seen and not force:
-                    return False
-                versions = current_versions(session)
+            try:
+                with session_scope(self.engine) as session:
+                    if self.seen < 0:
+                        import_configured(session, self.settings)
+                    current = revision(session)
+                    if current == self.seen and not force:
+                        return False
+                    versions = current_versions(session)
+            except SQLAlchemyError as exc:
+                log.warning("surveys: could not look for new versions (%s)", exc)
+                return False
             configs = [SurveyConfig.model_validate(v.config) for v in versions]
             self.settings.surveys[:] = configs
             self.versions = {
