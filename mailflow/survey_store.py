@@ -11,11 +11,15 @@ with (SurveyRequest.survey_version_id; `LiveSurveys.version_id(key)`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import re
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,11 +27,11 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from mailflow.settings import Settings
+from mailflow.settings import LOGO_TYPES, BrandSettings, Settings
 from mailflow.surveys import SurveyConfig
 from storage.clock import utcnow
 from storage.engine import session_scope
-from storage.models import Survey, SurveyVersion
+from storage.models import BrandRecord, Survey, SurveyVersion
 
 TOML_AUTHOR = "mailflow.toml"
 log = logging.getLogger(__name__)
@@ -145,7 +149,8 @@ def save_survey(
 
 
 def revision(session: Session) -> int:
-    """A number that grows with every saved version (the newest version's id; 0 for none)."""
+    """A number that grows with every saved version (the newest version's id; 0 for none);
+    LiveSurveys adds the brand's revision above bit 32."""
     return int(session.exec(select(func.max(SurveyVersion.id))).one() or 0)
 
 
@@ -265,7 +270,8 @@ class LiveSurveys:
                 with session_scope(self.engine) as session:
                     if self.seen < 0:
                         import_configured(session, self.settings)
-                    current = revision(session)
+                    brand = brand_record(session)
+                    current = revision(session) + (brand.revision << 32 if brand else 0)
                     if current == self.seen and not force:
                         return False
                     versions = current_versions(session)
@@ -274,6 +280,7 @@ class LiveSurveys:
                 return False
             configs = [SurveyConfig.model_validate(v.config) for v in versions]
             self.settings.surveys[:] = configs
+            apply_brand(self.settings, brand)
             self.versions = {
                 c.key: v.id for c, v in zip(configs, versions, strict=True) if v.id is not None
             }
@@ -310,3 +317,58 @@ def version_in_use(settings: Settings, key: str) -> int | None:
     """The id of the SurveyVersion of `key` this process uses; None before surveys are live."""
     live = _LIVE.get(id(settings))
     return live.version_id(key) if live is not None and live.settings is settings else None
+
+
+# --- the brand ---------------------------------------------------------------------------------
+BRAND_FIELDS = ("company", "sender_name", "color", "address")
+LOGO_LIMIT = 512 * 1024
+
+
+def brand_record(session: Session) -> BrandRecord | None:
+    """The brand as edited in the browser, if it ever was."""
+    return session.exec(select(BrandRecord).order_by(col(BrandRecord.id)).limit(1)).first()
+
+
+def save_brand(
+    session: Session,
+    fields: dict[str, str],
+    author: str,
+    logo: tuple[bytes, str] | None = None,
+) -> BrandRecord:
+    """Store the brand's fields (validated by BrandSettings first) and optionally a logo."""
+    record = brand_record(session) or BrandRecord(config={}, revision=0)
+    config = {k: v for k, v in fields.items() if k in BRAND_FIELDS}
+    BrandSettings.model_validate(config)  # ValidationError names the field
+    record.config = config
+    record.revision += 1
+    if logo is not None:
+        record.logo, record.logo_type = logo
+    record.updated_by, record.updated_at = author[:100], utcnow()
+    session.add(record)
+    session.flush()
+    return record
+
+
+def apply_brand(settings: Settings, record: BrandRecord | None) -> None:
+    """Lay the stored brand over mailflow.toml's (pages and new emails read settings.brand)."""
+    if record is None:
+        return
+    update: dict[str, Any] = dict(record.config)
+    if record.logo and record.logo_type:
+        update["logo_file"] = str(_logo_file(record.logo, record.logo_type))
+    settings.brand = settings.brand.model_copy(update=update)
+
+
+def _logo_file(logo: bytes, media_type: str) -> Path:
+    """The stored logo as a file named by its hash (so /brand/logo serves it like a configured
+    one); every process writes its own copy once."""
+    suffix = next((s for s, t in LOGO_TYPES.items() if t == media_type), ".png")
+    path = (
+        Path(tempfile.gettempdir())
+        / f"mailflow-logo-{hashlib.sha256(logo).hexdigest()[:20]}{suffix}"
+    )
+    if not path.exists():
+        partial = path.with_suffix(path.suffix + f".{os.getpid()}")
+        partial.write_bytes(logo)
+        partial.replace(path)
+    return path

@@ -165,7 +165,7 @@ def _install_escalations(app: FastAPI) -> None:
 
 def _install_console(app: FastAPI) -> None:
     """The console: staff (/admin/users), one's account, the top bar's language buttons."""
-    from mailflow.web import account, integrations, surveys_admin, users
+    from mailflow.web import account, branding, integrations, surveys_admin, users
     from mailflow.web.console_strings import register_console_strings
 
     register_console_strings()
@@ -173,3 +173,4 @@ def _install_console(app: FastAPI) -> None:
     app.include_router(account.router)
     app.include_router(surveys_admin.router)
     app.include_router(integrations.router)
+    app.include_router(branding.router)

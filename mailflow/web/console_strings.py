@@ -537,8 +537,66 @@ INTEGRATION_STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+BRAND_STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "nav_branding": "Branding",
+        "brand_intro": "How every e-mail and page looks. Stored in "
+        "the database; mailflow.toml's [brand] is the starting point.",
+        "brand_company": "Company name",
+        "brand_sender_name": "Sender name",
+        "brand_address": "Postal address (in the e-mail footer)",
+        "brand_color": "Accent colour",
+        "brand_logo": "Logo",
+        "brand_logo_hint": "PNG, JPEG or GIF, at most 512 KB; served by Mailflow at /brand/logo.",
+        "brand_save": "Save branding",
+        "brand_saved": "Branding saved.",
+        "brand_err_logo_size": "The logo is larger than 512 KB.",
+        "brand_err_logo_type": "The logo must be a PNG, JPEG or GIF image.",
+        "brand_err_color": "A colour like #2563eb.",
+        "brand_last": "Last saved by {who}, {when}.",
+    },
+    "ru": {
+        "nav_branding": "Оформление",
+        "brand_intro": "Как выглядят все письма и страницы. Хранится "
+        "в базе; исходная точка — [brand] из mailflow.toml.",
+        "brand_company": "Название компании",
+        "brand_sender_name": "Имя отправителя",
+        "brand_address": "Почтовый адрес (в подвале письма)",
+        "brand_color": "Фирменный цвет",
+        "brand_logo": "Логотип",
+        "brand_logo_hint": "PNG, JPEG или GIF, не больше "
+        "512 КБ; Mailflow отдаёт его по /brand/logo.",
+        "brand_save": "Сохранить оформление",
+        "brand_saved": "Оформление сохранено.",
+        "brand_err_logo_size": "Логотип больше 512 КБ.",
+        "brand_err_logo_type": "Логотип должен быть картинкой PNG, JPEG или GIF.",
+        "brand_err_color": "Цвет вида #2563eb.",
+        "brand_last": "Последнее сохранение: {who}, {when}.",
+    },
+    "pl": {
+        "nav_branding": "Wygląd",
+        "brand_intro": "Jak wyglądają wszystkie e-maile i strony. Zapisane "
+        "w bazie; punktem wyjścia jest [brand] z mailflow.toml.",
+        "brand_company": "Nazwa firmy",
+        "brand_sender_name": "Nazwa nadawcy",
+        "brand_address": "Adres pocztowy (w stopce e-maila)",
+        "brand_color": "Kolor firmowy",
+        "brand_logo": "Logo",
+        "brand_logo_hint": "PNG, JPEG lub GIF, najwyżej 512 "
+        "KB; Mailflow serwuje je pod /brand/logo.",
+        "brand_save": "Zapisz wygląd",
+        "brand_saved": "Wygląd zapisany.",
+        "brand_err_logo_size": "Logo jest większe niż 512 KB.",
+        "brand_err_logo_type": "Logo musi być obrazem PNG, JPEG lub GIF.",
+        "brand_err_color": "Kolor w postaci #2563eb.",
+        "brand_last": "Ostatnio zapisał(a) {who}, {when}.",
+    },
+}
+
+
 def register_console_strings() -> None:
     """Add the console's strings to the shared interface table."""
     register(CONSOLE_STRINGS)
     register(SURVEY_STRINGS)
     register(INTEGRATION_STRINGS)
+    register(BRAND_STRINGS)

@@ -36,6 +36,7 @@ NAVIGATION: list[Entry] = [
     Entry("/admin/dashboard", "nav_dashboard", EVERYONE),
     Entry("/admin/escalations", "nav_escalations", STAFF),
     Entry("/admin/surveys", "nav_surveys", STAFF),
+    Entry("/admin/branding", "nav_branding", STAFF),
     Entry("/admin/users", "nav_users", ADMIN),
     Entry("/admin/integrations", "nav_integrations", ADMIN),
 ]
