@@ -30,6 +30,7 @@ from storage.models import ApiKey, User, WebSession
 API_KEY_RE = re.compile(r"^mf_([a-z0-9]{8})_([A-Za-z0-9_-]{32,64})$")
 MIN_PASSWORD_LENGTH = 10
 SCOPES = ("events:write", "reports:read")
+ROLES = ("admin", "manager", "agent")
 DEFAULT_SCOPES = ("events:write",)
 # A fixed argon2 hash to verify against when the user is unknown, so timing does not tell.
 _DUMMY_HASH = (
@@ -80,13 +81,39 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def create_user(session: Session, username: str, password: str, locale: str = "en") -> User:
-    """A new staff user; DuplicateName if the username is taken."""
+def check_role(role: str, employee_id: int | None) -> str:
+    """`role` when it is one of ROLES (an agent needs the employee whose results they see)."""
+    if role not in ROLES:
+        raise AuthError(f"role: one of {', '.join(ROLES)}")
+    if role == "agent" and employee_id is None:
+        raise AuthError("employee: an agent is linked to the employee whose results they see")
+    return role
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str | None,
+    locale: str = "en",
+    *,
+    role: str = "admin",
+    employee_id: int | None = None,
+    email: str | None = None,
+) -> User:
+    """A new staff user; DuplicateName if the username is taken. Without a password (an
+    invite) nobody can sign in as them until they set one through their invite link."""
     username = username.strip()
     if not username:
         raise AuthError("username: required")
+    check_role(role, employee_id)
+    password_hash = hash_password(password, username) if password is not None else unusable()
     user = User(
-        username=username, password_hash=hash_password(password, username), locale=locale
+        username=username,
+        password_hash=password_hash,
+        locale=locale,
+        role=role,
+        employee_id=employee_id if role == "agent" else None,
+        email=(email or "").strip() or None,
     )
     try:
         with session.begin_nested():
@@ -103,6 +130,20 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         verify_password(_DUMMY_HASH, password)
         return None
     return user if verify_password(user.password_hash, password) else None
+
+
+def unusable() -> str:
+    """A password hash no password matches (argon2 refuses it): an invited user's."""
+    return "!invited-" + secrets.token_hex(16)
+
+
+def set_role(session: Session, username: str, role: str, employee_id: int | None) -> User:
+    """Change a user's role (and the employee an agent is linked to)."""
+    user = _user(session, username)
+    user.role = check_role(role, employee_id)
+    user.employee_id = employee_id if role == "agent" else None
+    session.add(user)
+    return user
 
 
 def _user(session: Session, username: str) -> User:

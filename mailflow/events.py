@@ -27,6 +27,7 @@ from mailflow.contacts import (
     upsert_employee,
 )
 from mailflow.settings import Settings
+from mailflow.survey_store import version_in_use
 from mailflow.surveys import SurveyConfig
 from mailflow.telegram_chats import link_chat
 from mailflow.triggers import (
@@ -211,6 +212,7 @@ def _create_request(
         ticket_id=task.id,
         employee_id=employee.id if employee else task.employee_id,
         locale=pick_locale(settings, survey, contact.locale),
+        survey_version_id=version_in_use(settings, survey.key),
         state=RequestState.SUPPRESSED if reason else RequestState.SCHEDULED,
         reason=reason,
         due_at=due_at,

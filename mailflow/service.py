@@ -40,6 +40,7 @@ from mailflow.outbox.worker import Outbox
 from mailflow.settings import Settings, split_hostport
 from mailflow.telegram import outbox as telegram_outbox
 from mailflow.telegram.component import telegram_components
+from mailflow.survey_store import follow as follow_surveys
 from mailflow.web.app import create_app
 from mailflow.web.context import forwarded_options
 
@@ -75,6 +76,7 @@ def queue_drainers(settings: Settings, engine: Engine, outbox: Outbox) -> list[l
     opened, then the survey mail, the notifications and webhooks those queued, then expiry."""
     counted = functools.partial(inbound_worker.drain, health=outbox.health)
     return [
+        loop.in_thread(follow_surveys, settings, engine),  # survey versions saved elsewhere
         loop.in_thread(counted, settings, engine),
         loop.in_thread(filing.drain, settings, engine),
         loop.in_thread(reminders.drain, settings, engine),

@@ -111,6 +111,8 @@ class SurveyRequest(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="task.id", index=True)
     employee_id: int | None = Field(default=None, foreign_key="employee.id", index=True)
     campaign_run_id: int | None = Field(default=None, foreign_key="campaignrun.id")
+    # the survey version the request was asked with (None: before surveys lived in the database)
+    survey_version_id: int | None = Field(default=None, foreign_key="surveyversion.id")
     locale: str = Field(default="en", max_length=16)
     state: str = Field(default=RequestState.SCHEDULED, max_length=20)
     reason: str | None = None
@@ -355,6 +357,9 @@ class User(SQLModel, table=True):
     employee_id: int | None = Field(default=None, foreign_key="employee.id")
     created_at: datetime = Field(default_factory=utcnow)
     disabled_at: datetime | None = None  # a disabled user cannot sign in; sessions ended
+    # admin (everything) | manager (surveys, escalations, all reports) | agent (their own results)
+    role: str = Field(default="admin", max_length=20)
+    email: str | None = Field(default=None, max_length=320)  # where an invite is sent
 
 
 class WebSession(SQLModel, table=True):
@@ -395,3 +400,39 @@ class RateLimitHit(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=500)
     window_start: int = Field(primary_key=True)  # unix seconds, a multiple of the window
     hits: int = 0
+
+
+class Survey(SQLModel, table=True):
+    """A survey by key; its configuration is the newest of its SurveyVersion rows."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=100)
+    # SurveyVersion.id (no FK: the two rows would point at each other)
+    current_version_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SurveyVersion(SQLModel, table=True):
+    """One saved state of a survey: the whole validated SurveyConfig as JSON, who, when, what."""
+
+    __table_args__ = (UniqueConstraint("survey_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    number: int
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    author: str = Field(max_length=100)
+    summary: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BrandRecord(SQLModel, table=True):
+    """The brand as edited in the browser (one row): BrandSettings fields as JSON, the logo."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    revision: int = 1
+    config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    logo_type: str | None = Field(default=None, max_length=40)
+    updated_by: str | None = Field(default=None, max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -14,6 +14,7 @@ from mailflow.cli import inbound as _inbound  # noqa: F401  (listen, ingest, par
 from mailflow.cli import outbound as _outbound  # noqa: F401  (event, worker, campaign …)
 from mailflow.cli import reports as _reports  # noqa: F401  (report, export, demo)
 from mailflow.cli import setup as _setup  # noqa: F401  (registers init, preview, db, up)
+from mailflow.cli import surveys as _surveys  # noqa: F401  (surveys list|export|import|history)
 from mailflow.cli import web as _web  # noqa: F401  (apikey, user)
 from mailflow.cli.app import app
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from mailflow.database import DatabaseNotMigrated, open_engine
 from mailflow.settings import ConfigError, Settings, load_settings
+from mailflow.survey_store import live_for
 
 app = typer.Typer(
     help="Mailflow: customer-satisfaction surveys by email.",
@@ -67,8 +68,11 @@ def settings(require_file: bool = True) -> Settings:
 
 
 def engine(current: Settings) -> Engine:
-    """The migrated database engine, or exit 2 saying what to do."""
+    """The migrated database engine, or exit 2 saying what to do; `current.surveys` then holds
+    the surveys stored in the database (mailflow.toml's imported on the first start)."""
     try:
-        return open_engine(current)
+        opened = open_engine(current)
     except DatabaseNotMigrated as exc:
         fail(str(exc))
+    live_for(current, opened)
+    return opened

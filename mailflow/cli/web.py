@@ -5,8 +5,10 @@ from __future__ import annotations
 import sys
 
 import typer
+from sqlmodel import Session, select
 
 from mailflow.auth import (
+    ROLES,
     SCOPES,
     AuthError,
     check_password,
@@ -20,6 +22,7 @@ from mailflow.auth import (
 )
 from mailflow.cli.app import app, engine, fail, settings
 from storage.engine import session_scope
+from storage.models import Employee
 
 apikey_app = typer.Typer(help="API keys for /api/events and /api/reports.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff logins for the admin pages.", no_args_is_help=True)
@@ -77,18 +80,42 @@ def user_create(
     username: str = typer.Argument(..., help="Login name."),
     password_stdin: bool = PASSWORD_STDIN,
     locale: str = typer.Option("en", "--locale", "-l", help="Language of the admin pages."),
+    role: str = typer.Option(
+        "admin", "--role", "-r", help="admin (everything), manager or agent (own results)."
+    ),
+    employee: str = typer.Option(
+        "", "--employee", "-e", help="An agent's employee: id, e-mail or external id."
+    ),
 ) -> None:
     """Create a staff user for the admin pages (password hashed with argon2)."""
     current = settings()
     if locale not in current.locales:
         fail(f"--locale: '{locale}' is not configured (configured: {', '.join(current.locales)})")
+    if role not in ROLES:
+        fail(f"--role: one of {', '.join(ROLES)}")
+    if role == "agent" and not employee:
+        fail("--employee: an agent is linked to the employee whose results they see")
     password = _password(password_stdin, username)
     try:
         with session_scope(engine(current)) as session:
-            create_user(session, username, password, locale)
+            employee_id = _employee_id(session, employee) if employee else None
+            create_user(
+                session, username, password, locale, role=role, employee_id=employee_id
+            )
     except AuthError as exc:
         fail(str(exc))
-    typer.echo(f"Created user {username}.")
+    typer.echo(f"Created user {username} ({role}).")
+
+
+def _employee_id(session: Session, wanted: str) -> int:
+    """The id of the employee named by id, e-mail or external id; AuthError when none is."""
+    column = Employee.email if "@" in wanted else Employee.external_id
+    found = session.exec(select(Employee.id).where(column == wanted)).first()
+    if found is None and wanted.isdigit():
+        found = session.exec(select(Employee.id).where(Employee.id == int(wanted))).first()
+    if found is None:
+        raise AuthError(f"--employee: no employee {wanted!r} (id, e-mail or external id)")
+    return found
 
 
 @user_app.command("list")
@@ -98,7 +125,9 @@ def user_list() -> None:
         users = list_users(session)
     for user in users:
         state = f"disabled {user.disabled_at:%Y-%m-%d %H:%M}" if user.disabled_at else "active"
-        typer.echo(f"{user.username}\t{user.locale}\t{user.created_at:%Y-%m-%d}\t{state}")
+        typer.echo(
+            f"{user.username}\t{user.role}\t{user.locale}\t{user.created_at:%Y-%m-%d}\t{state}"
+        )
     if not users:
         typer.echo("No users yet: `mailflow user create NAME`.", err=True)
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from mailflow import segments
 from mailflow.settings import Settings
+from mailflow.survey_store import version_in_use
 from mailflow.surveys import SurveyConfig
 from mailflow.triggers import Candidate, pick_locale, suppression_reason
 from storage.clock import as_utc, utcnow
@@ -159,6 +160,7 @@ def _add_request(
         contact_id=contact.id,
         campaign_run_id=run.id,
         locale=pick_locale(settings, survey, contact.locale),
+        survey_version_id=version_in_use(settings, survey.key),
         state=RequestState.SUPPRESSED if reason else RequestState.SCHEDULED,
         reason=reason,
         due_at=now,

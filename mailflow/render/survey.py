@@ -135,7 +135,9 @@ class Renderer:
             keep_trailing_newline=True,
             finalize=_no_braces_text,
         )
-        self._compiled: dict[tuple[str, str], CompiledSurvey] = {}
+        # (key, locale) -> (the SurveyConfig it was made from, the result): a new version of the
+        # survey (a new object, mailflow.survey_store) is compiled afresh.
+        self._compiled: dict[tuple[str, str], tuple[SurveyConfig, CompiledSurvey]] = {}
         self._css = (email_templates.TEMPLATE_DIR / "brand.css").read_text(encoding="utf-8")
         self._date: tuple[int, str] = (0, "")
 
@@ -187,9 +189,9 @@ class Renderer:
         """The survey in a locale, rendered, CSS-inlined and pre-encoded (cached)."""
         key = (survey.key, locale)
         found = self._compiled.get(key)
-        if found is None:
-            found = self._compiled[key] = self._compile(survey, locale)
-        return found
+        if found is None or found[0] is not survey:
+            found = self._compiled[key] = (survey, self._compile(survey, locale))
+        return found[1]
 
     def _compile(self, survey: SurveyConfig, locale: str) -> CompiledSurvey:
         context = self._static_context(survey, locale)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from mailflow.web.auth import admin_page, require_user
 from mailflow.web.context import web
+from mailflow.web.guards import agent_employee_id
 from storage.models import Contact, Response, SurveyRequest, User
 
 router = APIRouter(include_in_schema=False)
@@ -30,8 +31,10 @@ class ResponseRow:
     negative: bool
 
 
-def recent_responses(session: Session, limit: int = RECENT) -> list[ResponseRow]:
-    """The newest answers with their client, in one query."""
+def recent_responses(
+    session: Session, limit: int = RECENT, employee_id: int | None = None
+) -> list[ResponseRow]:
+    """The newest answers with their client, in one query (only `employee_id`'s when given)."""
     query = (
         select(Response, Contact.email)
         .join(SurveyRequest, col(SurveyRequest.id) == Response.request_id)
@@ -39,6 +42,8 @@ def recent_responses(session: Session, limit: int = RECENT) -> list[ResponseRow]
         .order_by(col(Response.updated_at).desc(), col(Response.id).desc())
         .limit(limit)
     )
+    if employee_id is not None:
+        query = query.where(col(SurveyRequest.employee_id) == employee_id)
     rows = []
     for response, email in session.exec(query):
         if response.score is not None and "score" in response.answers:
@@ -61,6 +66,7 @@ def recent_responses(session: Session, limit: int = RECENT) -> list[ResponseRow]
 
 @router.get("/admin", response_class=HTMLResponse)
 async def admin_home(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
-    """Recent answers, newest first."""
-    rows = await web(request).run_db(recent_responses)
+    """Recent answers, newest first (an agent's own only)."""
+    own = agent_employee_id(user)
+    rows = await web(request).run_db(lambda session: recent_responses(session, employee_id=own))
     return admin_page(request, user, "admin.html", rows=rows)

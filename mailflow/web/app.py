@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mailflow.health import Health
 from mailflow.settings import LOGO_TYPES, Settings
+from mailflow.survey_store import LiveSurveys, live_for
 from mailflow.web.context import WebContext
 from mailflow.web.errors import NotFound
 
@@ -62,9 +63,12 @@ def create_app(settings: Settings, engine: Engine, *, health: Health | None = No
     app.state.settings = settings
     app.state.engine = engine
     app.state.web = WebContext.build(settings, engine)
+    app.state.surveys = live_for(settings, engine)  # surveys from the database, kept current
+    app.add_middleware(FollowSurveys, live=app.state.surveys)
     _install_answer_pages(app)
     _install_reports(app)
     _install_escalations(app)
+    _install_console(app)
     _install_health(app, engine, health or Health())
 
     @app.get("/brand/logo", include_in_schema=False)
@@ -85,6 +89,19 @@ def create_app(settings: Settings, engine: Engine, *, health: Health | None = No
         )
 
     return app
+
+
+class FollowSurveys:
+    """ASGI middleware: before a request, pick up survey versions saved by another process
+    (a revision check at most once a second; a plain ASGI wrapper costs next to nothing)."""
+
+    def __init__(self, app: Any, live: LiveSurveys):
+        self.app, self.live = app, live
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.live.due():
+            await asyncio.to_thread(self.live.refresh)
+        await self.app(scope, receive, send)
 
 
 @asynccontextmanager
@@ -181,3 +198,16 @@ def _install_escalations(app: FastAPI) -> None:
 
     for module in (escalations, inbound_pages, requests_pages, contacts_pages, reasons, telegram):
         app.include_router(module.router)
+
+
+def _install_console(app: FastAPI) -> None:
+    """The console: staff (/admin/users), one's account, the top bar's language buttons."""
+    from mailflow.web import account, branding, integrations, surveys_admin, users
+    from mailflow.web.console_strings import register_console_strings
+
+    register_console_strings()
+    app.include_router(users.router)
+    app.include_router(account.router)
+    app.include_router(surveys_admin.router)
+    app.include_router(integrations.router)
+    app.include_router(branding.router)

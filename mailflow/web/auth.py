@@ -41,8 +41,8 @@ from starlette.concurrency import run_in_threadpool
 from mailflow.auth import authenticate, close_session, open_session, session_key, session_user
 from mailflow.web.context import client_address, web
 from mailflow.web.csrf import check_value, sign_value
-from mailflow.web.errors import CsrfFailed, RateLimited
-from mailflow.web.guards import retry_after
+from mailflow.web.errors import CsrfFailed, Forbidden, RateLimited, retry_after
+from mailflow.web.navigation import allowed
 from storage.engine import session_scope
 from storage.models import User
 
@@ -96,6 +96,9 @@ async def require_user(request: Request) -> User:
     if user is None:
         raise LoginRequired(path)
     request.state.csrf = sign_value(ctx.settings, "csrf", session_key(token))
+    request.state.user = user
+    if not allowed(user.role, request.url.path):
+        raise Forbidden(user.locale)
     return user
 
 
@@ -113,6 +116,7 @@ def admin_page(request: Request, user: User, template: str, **context: Any) -> H
     ctx = web(request)
     locale = user.locale if user.locale in ctx.settings.locales else ctx.settings.default_locale
     context.setdefault("status_code", 200)
+    context.setdefault("current", request.url.path)
     return ctx.pages.render(template, locale=locale, user=user, csrf=request.state.csrf, **context)
 
 

@@ -38,6 +38,7 @@ from mailflow.web.auth import require_user
 from mailflow.web.charts import Series, bar_chart, line_chart
 from mailflow.web.context import web
 from mailflow.web.errors import NotFound
+from mailflow.web.guards import may_see_employee, scope_filter
 from mailflow.web.limits import DbId, employee_id_text, page_number
 from storage.models import REQUEST_STATES, SOURCES, Comment, Contact, Employee, Segment, Task, User
 
@@ -81,8 +82,8 @@ def _filters(request: Request) -> Filters:
             segment=raw.get("segment"),
         )
     except ReportError as exc:
-        return Filters(ReportFilter(), raw, str(exc))
-    return Filters(flt, raw)
+        return Filters(scope_filter(request.state.user, ReportFilter()), raw, str(exc))
+    return Filters(scope_filter(request.state.user, flt), raw)  # an agent: their own only
 
 
 def _escalation_link(escalation_id: int) -> str:
@@ -244,7 +245,7 @@ async def ticket(ticket_id: DbId, request: Request, user: User = Depends(require
 
     def load(session: Session) -> dict[str, Any] | None:
         task = session.get(Task, ticket_id)
-        if task is None or task.kind != "ticket":
+        if task is None or task.kind != "ticket" or not may_see_employee(user, task.employee_id):
             return None
         comments = (
             session.execute(

@@ -7,6 +7,7 @@ traceback ever reaches a client: unexpected errors are logged and answered with 
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,6 +57,12 @@ class CsrfFailed(PageError):
     status_code, title_key, text_key = 403, "web_forbidden_title", "web_forbidden"
 
 
+class Forbidden(PageError):
+    """A signed-in user whose role does not open this page (mailflow.web.navigation)."""
+
+    status_code, title_key, text_key = 403, "web_denied_title", "web_denied"
+
+
 class PreviewOnly(PageError):
     """A link from a `mailflow preview` email: shown as such, nothing recorded or sent."""
 
@@ -72,6 +79,11 @@ class ServerError(PageError):
     """Anything unexpected; logged with its traceback, never shown."""
 
     status_code = 500
+
+
+def retry_after(wait: float) -> dict[str, str]:
+    """The Retry-After header for a wait in seconds."""
+    return {"Retry-After": str(max(1, math.ceil(wait)))}
 
 
 def _wants_json(request: Request) -> bool:

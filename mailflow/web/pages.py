@@ -6,7 +6,9 @@ Every page extends `base.html` (see its header for the blocks). A route renders 
 
 which gives the template `brand`, `locale`, `ui` (this locale's interface strings),
 `t(key, **values)`, `csp_nonce` (for an inline <script nonce="{{ csp_nonce }}">), and
-`user`/`csrf` (None unless the route passes them), and sends security headers: a strict
+`user`/`csrf` (None unless the route passes them; with a user, `nav`, `nav_current` and
+`nav_locales` for the admin top bar, from mailflow.web.navigation), and sends security
+headers: a strict
 Content-Security-Policy, no Referer (links carry tokens), no framing, no caching.
 """
 
@@ -23,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 import email_templates
 from mailflow.i18n import ui
 from mailflow.settings import Settings
+from mailflow.web.navigation import current_entry, entries_for
 from storage.clock import as_utc
 
 WEB_TEMPLATE_DIR = email_templates.TEMPLATE_DIR / "web"
@@ -97,6 +100,11 @@ class Pages:
             "csrf": None,
         }
         values.update(context)
+        user = values["user"]
+        if user is not None:  # the admin area's one top bar (mailflow.web.navigation)
+            values["nav"] = entries_for(user.role)
+            values["nav_current"] = current_entry(str(values.get("current") or ""))
+            values["nav_locales"] = self.settings.locales
         return self.env.get_template(name).render(values), nonce
 
     def render(

@@ -98,13 +98,19 @@ class Mission:
         locale: str = "en",
         status: str = "",
         occurred_at: datetime | None = None,
+        vip: bool = False,
     ) -> None:
         """A ticket closes (or, with `status`, reaches that status) for a new client."""
         event: dict[str, Any] = {
             "occurred_at": (occurred_at or utcnow() - timedelta(minutes=1)).isoformat(),
             "type": "ticket.status_changed" if status else "ticket.closed",
             "ticket": {"id": ref, "title": f"Printer {ref}", "status": status or "Closed"},
-            "contact": {"email": client, "name": client.split("@")[0].title(), "locale": locale},
+            "contact": {
+                "email": client,
+                "name": client.split("@")[0].title(),
+                "locale": locale,
+                **({"vip": True} if vip else {}),
+            },
             "employee": {"name": f"Agent of {ref}", "email": f"agent-{ref.lower()}@example.com"},
         }
         with session_scope(self.engine) as session:

@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (  # configuration and records
         "mailflow.surveys",
         "mailflow.settings",
+        "mailflow.survey_store",
         "mailflow.scale",
         "mailflow.answer_sql",
         "mailflow.answer_reasons",
