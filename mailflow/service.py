@@ -38,9 +38,9 @@ from mailflow.outbox.scheduler import build_scheduler, catch_up
 from mailflow.outbox.transports import Transport
 from mailflow.outbox.worker import Outbox
 from mailflow.settings import Settings, split_hostport
+from mailflow.survey_store import follow as follow_surveys
 from mailflow.telegram import outbox as telegram_outbox
 from mailflow.telegram.component import telegram_components
-from mailflow.survey_store import follow as follow_surveys
 from mailflow.web.app import create_app
 from mailflow.web.context import forwarded_options
 
