@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c")
 WIDTH, HEIGHT = 480, 250
-LEFT, RIGHT, TOP, BOTTOM = 46, 16, 34, 34
+LEFT, RIGHT, TOP, BOTTOM = 46, 16, 50, 34
 MAX_X_LABELS = 5
 
 
@@ -129,8 +129,8 @@ def line_chart(
                 )
         legend_x = 4 + 150 * n
         parts.append(
-            f'<rect x="{legend_x}" y="22" width="10" height="10" fill="{color}"/>'
-            f'<text x="{legend_x + 14}" y="31" class="chart-legend">{escape(line.name)}</text>'
+            f'<rect x="{legend_x}" y="24" width="10" height="10" fill="{color}"/>'
+            f'<text x="{legend_x + 14}" y="33" class="chart-legend">{escape(line.name)}</text>'
         )
     return Markup("".join(parts) + "</svg>")  # noqa: S704  (every part escaped above)
 
@@ -138,7 +138,7 @@ def line_chart(
 def bar_chart(title: str, bars: Sequence[tuple[str, int]]) -> Markup:
     """Horizontal bars with their counts (request states, score histograms)."""
     rows = max(len(bars), 1)
-    height = TOP + rows * 26 + 8
+    height = 34 + rows * 26
     label_w, plot_w = 130, WIDTH - 130 - RIGHT - 50
     top = max((n for _, n in bars), default=0) or 1
     parts = [
@@ -148,7 +148,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]]) -> Markup:
         f'<text x="4" y="16" class="chart-title">{escape(title)}</text>',
     ]
     for i, (label, count) in enumerate(bars):
-        y = TOP + i * 26 - 8
+        y = 26 + i * 26
         width = round(plot_w * count / top, 1)
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" class="chart-axis">'

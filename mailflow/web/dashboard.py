@@ -8,6 +8,8 @@ filtered view is a link that can be shared. Bad filter values show the reason on
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlmodel import Session
 
-from mailflow.export import csv_chunks
+from mailflow.export import BOM, csv_chunks, safe_cell
 from mailflow.i18n import ui
 from mailflow.reports import (
     GROUPINGS,
@@ -29,6 +31,7 @@ from mailflow.reports import (
     iter_rated_tickets,
     rated_tickets,
     survey_types,
+    table,
     total_figures,
     trends,
     with_gaps,
@@ -272,6 +275,9 @@ async def employees(request: Request, user: User = Depends(require_user)) -> HTM
     ctx, filters = web(request), _filters(request)
     by = request.query_params.get("by", "employee")
     by = by if by in GROUPINGS else "employee"
+    sort = request.query_params.get("sort", "label")
+    sort = sort if sort in table.SORTS else "label"
+    descending = request.query_params.get("dir") == "desc"
     types = survey_types(ctx.settings)
 
     data: dict[str, Any] = {"rows": [], "total": None}
@@ -285,7 +291,43 @@ async def employees(request: Request, user: User = Depends(require_user)) -> HTM
     except ReportError as exc:
         filters.error = str(exc)
         data = {"choices": {"teams": [], "segments": []}, "rows": [], "total": None}
-    return _page(request, user, "employees.html", filters, by=by, **data)
+    data["rows"] = table.sort_rows(data["rows"], sort, descending)
+    return _page(
+        request,
+        user,
+        "employees.html",
+        filters,
+        by=by,
+        sort=sort,
+        descending=descending,
+        columns=table.COLUMNS,
+        **data,
+    )
+
+
+@router.get("/employees.csv")
+async def employees_csv(request: Request, user: User = Depends(require_user)) -> Response:
+    """The Employees table itself (the rows and figures on screen, each with its n) as CSV."""
+    ctx, filters = web(request), _filters(request)
+    if filters.error:
+        return Response(filters.error + "\n", status_code=400, media_type="text/plain")
+    by = request.query_params.get("by", "employee")
+    by = by if by in GROUPINGS else "employee"
+    types = survey_types(ctx.settings)
+    try:
+        rows = await ctx.run_db(lambda session: figures(session, types, filters.flt, by=by))
+    except ReportError as exc:
+        return Response(str(exc) + "\n", status_code=400, media_type="text/plain")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(table.csv_header())
+    for row in rows:
+        writer.writerow([safe_cell(c) if isinstance(c, str) else c for c in table.csv_row(row)])
+    return Response(
+        BOM + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="mailflow-{by}-table.csv"'},
+    )
 
 
 @router.get("/tickets", response_class=HTMLResponse)

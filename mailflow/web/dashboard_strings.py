@@ -108,6 +108,7 @@ DASHBOARD_STRINGS: dict[str, dict[str, str]] = {
         "dash_per_survey": "Per survey",
         "dash_trend_table": "The figures of the charts",
         "dash_bucket": "Period",
+        "dash_trend": "Trend",
     },
     "ru": {
         "dash_title": "Панель",
@@ -212,6 +213,7 @@ DASHBOARD_STRINGS: dict[str, dict[str, str]] = {
         "dash_per_survey": "По опросам",
         "dash_trend_table": "Цифры графиков",
         "dash_bucket": "Период",
+        "dash_trend": "Динамика",
     },
     "pl": {
         "dash_title": "Panel",
@@ -316,6 +318,7 @@ DASHBOARD_STRINGS: dict[str, dict[str, str]] = {
         "dash_per_survey": "Według ankiety",
         "dash_trend_table": "Liczby z wykresów",
         "dash_bucket": "Okres",
+        "dash_trend": "Trend",
     },
 }
 

@@ -3,6 +3,8 @@ distributions, a removable employee filter; against seed.py on SQLite and Postgr
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, date, datetime
 
@@ -129,3 +131,21 @@ def test_overview_shows_n_caption_too_few_marks_and_a_removable_employee_filter(
         assert preset.status_code == 200 and 'value="7d" selected' in preset.text
         both = client.get("/admin/dashboard?preset=7d&period=2026-10")
         assert both.status_code == 400 and "preset:" in both.text
+
+
+def test_employees_table_sorts_shows_n_per_cell_and_downloads_itself(served):
+    with httpx.Client(base_url=served.url, timeout=20) as client:
+        sign_in(client)
+        page = client.get("/admin/dashboard/employees?period=2026-10&sort=coefficient&dir=desc")
+        names = re.findall(r'<td class="name"><a [^>]*>(\w+)</a>', page.text)
+        assert names == ["Carol", "Alice", "Bob"]  # 100 %, 75 %, 60 %
+        bob = re.search(r"<a [^>]*>Bob</a>.*?</tr>", page.text, re.S).group(0)
+        assert 'data-n="5"' in bob and "n = 5" in bob  # Bob's 3 positive + 2 negative
+        assert "n = 2" in bob and "⚠" in bob  # NPS from 2 answers: too few
+        table = client.get("/admin/dashboard/employees.csv?period=2026-10&by=team")
+    assert table.status_code == 200 and table.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(table.content.decode("utf-8-sig"))))
+    by_team = {row["name"]: row for row in rows}
+    assert set(by_team) == {"A", "B"}
+    assert (by_team["A"]["coefficient"], by_team["A"]["coefficient_n"]) == ("66.7", "9")
+    assert (by_team["A"]["nps"], by_team["A"]["nps_n"]) == ("33.3", "3")
