@@ -40,6 +40,7 @@ PAGES = [
     ("dashboard", "/admin/dashboard", 1366, "en"),
     ("dashboard", "/admin/dashboard", 390, "ru"),
     ("employees", "/admin/dashboard/employees", 1366, "pl"),
+    ("comments", "/admin/dashboard/tickets", 390, "pl"),
     ("escalations", "/admin/escalations", 1366, "en"),
 ]
 # Every dashboard page at both widths in every language (--all).

@@ -139,7 +139,7 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]]) -> Markup:
     """Horizontal bars with their counts (request states, score histograms)."""
     rows = max(len(bars), 1)
     height = 34 + rows * 26
-    label_w, plot_w = 130, WIDTH - 130 - RIGHT - 50
+    label_w, plot_w = 175, WIDTH - 175 - RIGHT - 40
     top = max((n for _, n in bars), default=0) or 1
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
