@@ -29,6 +29,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("median", "median_seconds", "answered"),
 )
 SORTS = ("label", *(c.key for c in COLUMNS))
+# Distribution counts appended to every CSV row (NPS groups, thumbs, score histograms).
+COUNTS = (
+    "nps_promoters",
+    "nps_passives",
+    "nps_detractors",
+    "thumbs_up_count",
+    "thumbs_down_count",
+)
 
 
 def sort_rows(rows: list[Figures], key: str, descending: bool) -> list[Figures]:
@@ -48,6 +56,7 @@ def csv_header() -> list[str]:
         names.append(column.key)
         if column.n:
             names.append(f"{column.key}_n")
+    names += [*COUNTS, *(f"csat_{v}" for v in range(1, 6)), *(f"ces_{v}" for v in range(1, 8))]
     return names
 
 
@@ -59,4 +68,7 @@ def csv_row(row: Figures) -> list[object]:
         cells.append("" if value is None else value)
         if column.n:
             cells.append(getattr(row, column.n))
+    cells += [getattr(row, name) for name in COUNTS]
+    cells += [row.csat_histogram.get(v, 0) for v in range(1, 6)]
+    cells += [row.ces_histogram.get(v, 0) for v in range(1, 8)]
     return cells

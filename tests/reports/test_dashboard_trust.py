@@ -142,6 +142,7 @@ def test_employees_table_sorts_shows_n_per_cell_and_downloads_itself(served):
         bob = re.search(r"<a [^>]*>Bob</a>.*?</tr>", page.text, re.S).group(0)
         assert 'data-n="5"' in bob and "n = 5" in bob  # Bob's 3 positive + 2 negative
         assert "n = 2" in bob and "⚠" in bob  # NPS from 2 answers: too few
+        assert ">1 / 0 / 1<" in bob and "↑1 ↓1" in bob  # NPS groups and thumbs, per employee
         table = client.get("/admin/dashboard/employees.csv?period=2026-10&by=team")
     assert table.status_code == 200 and table.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(table.content.decode("utf-8-sig"))))
@@ -149,3 +150,7 @@ def test_employees_table_sorts_shows_n_per_cell_and_downloads_itself(served):
     assert set(by_team) == {"A", "B"}
     assert (by_team["A"]["coefficient"], by_team["A"]["coefficient_n"]) == ("66.7", "9")
     assert (by_team["A"]["nps"], by_team["A"]["nps_n"]) == ("33.3", "3")
+    a = by_team["A"]  # NPS 10, 9, 3; thumbs up, down; csat 5, 4, 2
+    assert (a["nps_promoters"], a["nps_passives"], a["nps_detractors"]) == ("2", "0", "1")
+    assert (a["thumbs_up_count"], a["thumbs_down_count"]) == ("1", "1")
+    assert [a[f"csat_{v}"] for v in range(1, 6)] == ["0", "1", "0", "1", "1"]
