@@ -4,6 +4,9 @@ Run from the repository with the virtualenv active: `python docs/screenshots.py`
 throwaway installation in a temporary directory (`mailflow init`, `mailflow demo`, a user),
 serves it on free loopback ports, signs in with Playwright driving /usr/bin/chromium and writes
 docs/screenshots/<page>-<width>.png. Nothing leaves 127.0.0.1.
+
+`python docs/screenshots.py --all /tmp/shots` writes every dashboard page at 1366 and 390 px in
+en, ru and pl to /tmp/shots instead (to look at, not to commit).
 """
 
 from __future__ import annotations
@@ -37,7 +40,19 @@ PAGES = [
     ("dashboard", "/admin/dashboard", 1366, "en"),
     ("dashboard", "/admin/dashboard", 390, "ru"),
     ("employees", "/admin/dashboard/employees", 1366, "pl"),
+    ("comments", "/admin/dashboard/tickets", 390, "pl"),
     ("escalations", "/admin/escalations", 1366, "en"),
+]
+# Every dashboard page at both widths in every language (--all).
+ALL_PAGES = [
+    (name, path, width, lang)
+    for name, path in (
+        ("dashboard", "/admin/dashboard"),
+        ("employees", "/admin/dashboard/employees"),
+        ("comments", "/admin/dashboard/tickets"),
+    )
+    for width in (1366, 390)
+    for lang in ("en", "ru", "pl")
 ]
 
 
@@ -80,7 +95,10 @@ def rating_link(home: Path, base: str) -> str:
 
 
 def main() -> None:
-    OUT.mkdir(exist_ok=True)
+    every = "--all" in sys.argv
+    out = Path(sys.argv[-1]) if every and len(sys.argv) > 2 else OUT
+    pages = ALL_PAGES if every else PAGES
+    out.mkdir(exist_ok=True, parents=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         mailflow("init", ".", cwd=home)
@@ -111,7 +129,7 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 # In the contact's language: the scale, then the answer "2" as a click sends it.
-                for name, url, width in (
+                for name, url, width in () if every else (
                     ("rating", link, 390),
                     ("rating", link, 1366),
                     ("thanks", f"{link}?a=2", 390),
@@ -119,7 +137,7 @@ def main() -> None:
                     page = browser.new_page(viewport={"width": width, "height": 900})
                     page.goto(url)
                     page.wait_for_load_state("networkidle")
-                    page.screenshot(path=str(OUT / f"{name}-{width}.png"), full_page=True)
+                    page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
                     page.close()
                 context = browser.new_context()
                 page = context.new_page()
@@ -128,15 +146,15 @@ def main() -> None:
                 page.fill("#password", PASSWORD)
                 page.click("button[type=submit]")
                 page.wait_for_load_state()
-                for name, path, width, lang in PAGES:
+                for name, path, width, lang in pages:
                     page.set_viewport_size({"width": width, "height": 900})
                     page.goto(f"{base}{path}?lang={lang}")
-                    page.screenshot(path=str(OUT / f"{name}-{width}-{lang}.png"), full_page=True)
+                    page.screenshot(path=str(out / f"{name}-{width}-{lang}.png"), full_page=True)
                 browser.close()
         finally:
             server.terminate()
             server.wait(30)
-    print(f"screenshots in {OUT}")
+    print(f"screenshots in {out}")
 
 
 if __name__ == "__main__":

@@ -262,6 +262,8 @@ class WebSettings(BaseModel):
     # Request bodies: the JSON API, and every other route (forms).
     api_max_bytes: int = Field(default=1024 * 1024, ge=1024)
     form_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The dashboard marks a figure resting on fewer answers than this as "too few answers".
+    report_min_answers: int = Field(default=5, ge=1)
 
 
 class WebhookSettings(BaseModel):

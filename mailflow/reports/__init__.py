@@ -14,7 +14,7 @@ from mailflow.reports.filters import (
     survey_types,
 )
 from mailflow.reports.tickets import RatedTicket, iter_rated_tickets, rated_tickets
-from mailflow.reports.trends import TrendPoint, trends
+from mailflow.reports.trends import TrendPoint, trends, with_gaps
 
 __all__ = [
     "GROUPINGS",
@@ -32,4 +32,5 @@ __all__ = [
     "survey_types",
     "total_figures",
     "trends",
+    "with_gaps",
 ]

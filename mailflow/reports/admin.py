@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from mailflow.reports.filters import ReportFilter, request_conditions
 from storage.clock import as_utc
 from storage.models import (
     REQUEST_STATES,
@@ -93,9 +94,26 @@ def escalations(
     ]
 
 
-def escalation_counts(session: Session) -> dict[str, int]:
-    """Escalations per status."""
+def _in_period(column: Any, flt: ReportFilter | None) -> list[Any]:
+    if flt is None:
+        return []
+    return [
+        *([column >= flt.start] if flt.start is not None else []),
+        *([column < flt.end] if flt.end is not None else []),
+    ]
+
+
+def escalation_counts(session: Session, flt: ReportFilter | None = None) -> dict[str, int]:
+    """Escalations per status; with a filter, those raised in its period about its answers."""
     query = select(Escalation.status, func.count()).group_by(Escalation.status)
+    if flt is not None:
+        query = query.join(Response, Escalation.response_id == Response.id).join(
+            SurveyRequest, Response.request_id == SurveyRequest.id
+        )
+        query = query.where(
+            *_in_period(Escalation.created_at, flt),
+            *request_conditions(session, flt, team_joined=False),
+        )
     return {status: int(n) for status, n in session.execute(query)}
 
 
@@ -140,18 +158,27 @@ def quarantine(session: Session, *, limit: int = 100) -> list[QuarantineRow]:
     ]
 
 
-def request_states(session: Session) -> dict[str, int]:
-    """Survey requests per state, every state listed (zero included), in lifecycle order."""
+def request_states(session: Session, flt: ReportFilter | None = None) -> dict[str, int]:
+    """Survey requests per state, every state listed (zero included), in lifecycle order;
+    with a filter, the requests due in its period for its survey/employee/team/segment."""
     query = select(SurveyRequest.state, func.count()).group_by(SurveyRequest.state)
+    if flt is not None:
+        query = query.where(
+            *_in_period(SurveyRequest.due_at, flt),
+            *request_conditions(session, flt, team_joined=False),
+        )
     found = {state: int(n) for state, n in session.execute(query)}
     counts = {state: found.pop(state, 0) for state in REQUEST_STATES}
     counts.update(found)
     return counts
 
 
-def quarantine_count(session: Session) -> int:
-    """How many inbound messages wait in quarantine."""
-    query = select(func.count()).where(InboundMessage.status == InboundStatus.QUARANTINED)
+def quarantine_count(session: Session, flt: ReportFilter | None = None) -> int:
+    """How many inbound messages wait in quarantine (received in the filter's period)."""
+    query = select(func.count()).where(
+        InboundMessage.status == InboundStatus.QUARANTINED,
+        *_in_period(InboundMessage.received_at, flt),
+    )
     return int(session.execute(query).scalar_one())
 
 

@@ -11,7 +11,7 @@ PostgreSQL give the same figures.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -54,6 +54,18 @@ class Figures:
     answered: int = 0
     response_rate: float | None = None  # answered / sent, %
     median_seconds: float | None = None  # answered_at - sent_at
+    # distributions: NPS groups, thumbs up/down, and how many answers gave each score
+    nps_promoters: int = 0
+    nps_passives: int = 0
+    nps_detractors: int = 0
+    thumbs_up_count: int = 0
+    thumbs_down_count: int = 0
+    csat_histogram: dict[int, int] = field(default_factory=dict)
+    ces_histogram: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def coefficient_answers(self) -> int:
+        return self.positive + self.negative
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +78,10 @@ def pct(part: int, whole: int) -> float | None:
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# The scales histograms are drawn over (mailflow.survey_types).
+HISTOGRAMS = {"csat": range(1, 6), "ces": range(1, 8)}
 
 
 def _keys_of(types: Mapping[str, str], kind: str) -> list[str]:
@@ -94,6 +110,11 @@ def answer_sums(types: Mapping[str, str]) -> list[ColumnElement[Any]]:
         ),
         _count(and_(survey.in_(thumbs), scored)).label("thumbs_n"),
         _count(and_(survey.in_(thumbs), score == 1)).label("thumbs_up"),
+        *(
+            _count(and_(survey.in_(_keys_of(types, kind)), score == value)).label(f"{kind}_{value}")
+            for kind, values in HISTOGRAMS.items()
+            for value in values
+        ),
     ]
 
 
@@ -111,10 +132,16 @@ def apply_answer_sums(row: Figures, sums: Mapping[str, Any]) -> None:
     if row.nps_answers:
         promoters, detractors = int(sums["nps_promoters"]), int(sums["nps_detractors"])
         row.nps = round(100.0 * (promoters - detractors) / row.nps_answers, 1)
+        row.nps_promoters, row.nps_detractors = promoters, detractors
+        row.nps_passives = row.nps_answers - promoters - detractors
     row.ces_answers = int(sums["ces_n"])
     row.ces = round(int(sums["ces_sum"]) / row.ces_answers, 2) if row.ces_answers else None
     row.thumbs_answers = int(sums["thumbs_n"])
     row.thumbs_up = pct(int(sums["thumbs_up"]), row.thumbs_answers)
+    row.thumbs_up_count = int(sums["thumbs_up"])
+    row.thumbs_down_count = row.thumbs_answers - row.thumbs_up_count
+    row.csat_histogram = {v: int(sums[f"csat_{v}"]) for v in HISTOGRAMS["csat"]}
+    row.ces_histogram = {v: int(sums[f"ces_{v}"]) for v in HISTOGRAMS["ces"]}
 
 
 def _group(by: str | None, survey_column: Any) -> tuple[list[ColumnElement[Any]], bool]:

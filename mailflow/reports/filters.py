@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -23,6 +23,8 @@ from storage.models import SOURCES, Employee, Response, SurveyRequest
 # "form" is what a user calls both form channels.
 CHANNEL_ALIASES: dict[str, tuple[str, ...]] = {"form": ("google_form", "web_form")}
 GROUPINGS = ("employee", "survey", "team")
+# Date presets a user picks instead of typing dates; "custom" means the from/to fields.
+PRESETS = ("7d", "30d", "90d", "this_month", "last_month", "quarter", "year", "custom")
 
 
 class ReportError(Exception):
@@ -50,6 +52,16 @@ class ReportFilter:
     channel: str | None = None
     segment: str | None = None
     zone: tzinfo = UTC
+
+    def previous(self) -> ReportFilter | None:
+        """The same filter over the period of the same length just before this one
+        (None for an open-ended period, which has nothing to compare with)."""
+        if self.start is None or self.end is None:
+            return None
+        return replace(self, start=self.start - (self.end - self.start), end=self.start)
+
+    def without_period(self) -> ReportFilter:
+        return replace(self, start=None, end=None)
 
     @property
     def channels(self) -> tuple[str, ...] | None:
@@ -89,9 +101,32 @@ def parse_period(value: str, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
     raise ReportInputError("period", f"'{value}' is not YYYY, YYYY-MM or YYYY-MM-DD")
 
 
+def _month_start(day: date, back: int = 0) -> date:
+    month = day.year * 12 + day.month - 1 - back
+    return date(month // 12, month % 12 + 1, 1)
+
+
+def preset_days(preset: str, today: date) -> tuple[date, date]:
+    """[first day, day after the last] of a preset, in the local calendar; today included."""
+    tomorrow = today + timedelta(days=1)
+    if preset in ("7d", "30d", "90d"):
+        return tomorrow - timedelta(days=int(preset[:-1])), tomorrow
+    if preset == "this_month":
+        return _month_start(today), tomorrow
+    if preset == "last_month":
+        return _month_start(today, 1), _month_start(today)
+    if preset == "quarter":
+        return date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), tomorrow
+    if preset == "year":
+        return date(today.year, 1, 1), tomorrow
+    raise ReportInputError("preset", f"'{preset}' is not one of {', '.join(PRESETS)}")
+
+
 def build_filter(
     settings: Settings,
     *,
+    preset: str | None = None,
+    today: date | None = None,
     period: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
@@ -104,6 +139,14 @@ def build_filter(
     """A validated filter from user strings (CLI options, query arguments)."""
     start = end = None
     zone = settings.zone
+    if preset and preset != "custom":
+        if period or date_from or date_to:
+            raise ReportInputError("preset", "use either a preset or a period / from / to")
+        local_today = today or datetime.now(UTC).astimezone(zone).date()
+        first, after = preset_days(preset, local_today)
+        start, end = _midnight(first, zone), _midnight(after, zone)
+    elif preset == "custom" and not (date_from or date_to or period):
+        raise ReportInputError("from", "a custom period needs a start or an end date")
     if period:
         if date_from or date_to:
             raise ReportInputError("period", "use either a period or --from/--to, not both")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from mailflow.reports.filters import ReportFilter
+
 # Abbreviated units per locale: seconds, minutes, hours, days.
 UNITS: dict[str, tuple[str, str, str, str]] = {
     "en": ("s", "min", "h", "d"),
@@ -33,3 +37,27 @@ def duration(seconds: float | None, locale: str = "en") -> str:
 def number(value: float | None, suffix: str = "") -> str:
     """A figure with its unit, or '—' when there was nothing to count."""
     return "—" if value is None else f"{value:g}{suffix}"
+
+
+def period_days(flt: ReportFilter) -> tuple[date | None, date | None]:
+    """First and last local day of the filter's period (None for an open end)."""
+    first = flt.start.astimezone(flt.zone).date() if flt.start else None
+    last = (flt.end.astimezone(flt.zone) - timedelta(microseconds=1)).date() if flt.end else None
+    return first, last
+
+
+def period_caption(flt: ReportFilter, all_time: str) -> str:
+    """'2026-10-01 – 2026-10-31 · Europe/Warsaw'; `all_time` (translated) with no bounds."""
+    first, last = period_days(flt)
+    if first is None and last is None:
+        text = all_time
+    else:
+        text = f"{first.isoformat() if first else '…'} – {last.isoformat() if last else '…'}"
+    return f"{text} · {flt.zone}"
+
+
+def delta(value: float | None, before: float | None) -> float | None:
+    """Change against the previous period, in the figure's own unit (points for %)."""
+    if value is None or before is None:
+        return None
+    return round(value - before, 2)

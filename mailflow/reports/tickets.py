@@ -136,9 +136,13 @@ def rated_tickets(
     limit: int = 50,
     offset: int = 0,
     negative_only: bool = False,
+    tickets_only: bool = False,
 ) -> tuple[list[RatedTicket], int]:
-    """A page of answers, newest first, and how many match the filter in all."""
+    """A page of answers, newest first, and how many match the filter in all;
+    `tickets_only` keeps the answers that rate a ticket (the "Rated tickets" page)."""
     query = _query(session, flt)
+    if tickets_only:
+        query = query.where(SurveyRequest.ticket_id.is_not(None))
     if negative_only:
         query = query.where(Response.negative.is_(True))
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from mailflow.reports.filters import (
     response_conditions,
     sent_conditions,
 )
+from mailflow.reports.format import period_days
 from mailflow.reports.sqlfuncs import bucket
 from storage.models import Employee, Response, SurveyRequest
 
@@ -28,8 +30,11 @@ class TrendPoint:
     bucket: str
     answers: int = 0
     nps: float | None = None
+    nps_answers: int = 0
     csat: float | None = None
+    csat_answers: int = 0
     ces: float | None = None
+    ces_answers: int = 0
     coefficient: float | None = None
     sent: int = 0
     answered: int = 0
@@ -80,8 +85,11 @@ def trends(
             bucket=result["bucket"],
             answers=figures.answers,
             nps=figures.nps,
+            nps_answers=figures.nps_answers,
             csat=figures.csat,
+            csat_answers=figures.csat_answers,
             ces=figures.ces,
+            ces_answers=figures.ces_answers,
             coefficient=figures.coefficient,
         )
     for result in session.execute(sent_q).mappings():
@@ -89,3 +97,33 @@ def trends(
         point.sent, point.answered = int(result["sent"]), int(result["answered"])
         point.response_rate = pct(point.answered, point.sent)
     return [points[key] for key in sorted(points)]
+
+
+def _next_bucket(key: str, size: str) -> str:
+    if size == "month":
+        year, month = int(key[:4]), int(key[5:7])
+        return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+    return (date.fromisoformat(key) + timedelta(days=7)).isoformat()
+
+
+def _bucket_of(day: date, size: str) -> str:
+    if size == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
+def with_gaps(points: list[TrendPoint], flt: ReportFilter, size: str) -> list[TrendPoint]:
+    """Every bucket of the period (or from the first to the last point), the empty ones
+    as points without figures, so a chart shows a gap there instead of joining over it."""
+    first, last = period_days(flt)
+    keys = [p.bucket for p in points]
+    start = _bucket_of(first, size) if first else (keys[0] if keys else None)
+    stop = _bucket_of(last, size) if last else (keys[-1] if keys else None)
+    if start is None or stop is None:
+        return points
+    known = {p.bucket: p for p in points}
+    filled, key = [], start
+    while key <= stop and len(filled) < 1000:
+        filled.append(known.get(key) or TrendPoint(bucket=key))
+        key = _next_bucket(key, size)
+    return filled

@@ -2,7 +2,10 @@
 
 `line_chart` draws one or more series over shared x labels (weeks, months); `bar_chart`
 draws labelled counts. Both return markupsafe.Markup scaled by viewBox, so they shrink to a
-phone screen. Every text is escaped; gaps (None) break a line instead of dropping to zero.
+phone screen; the drawing is narrow (480 units) so its text stays legible at 390 px. Every
+text is escaped; gaps (None) break a line instead of dropping to zero; every point carries
+its number of answers in its tooltip, and a point resting on fewer than `min_n` answers is
+drawn hollow and says so.
 """
 
 from __future__ import annotations
@@ -13,16 +16,19 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c")
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 30, 28, 40
+WIDTH, HEIGHT = 480, 250
+LEFT, RIGHT, TOP, BOTTOM = 46, 16, 50, 34
+MAX_X_LABELS = 5
 
 
 @dataclass(frozen=True)
 class Series:
-    """One line: its name (legend) and one value per x label (None = no data)."""
+    """One line: its name (legend), one value per x label (None = no data) and, per value,
+    how many answers it rests on (None = not counted)."""
 
     name: str
     values: Sequence[float | None]
+    counts: Sequence[int] | None = None
 
 
 def _fmt(value: float) -> str:
@@ -37,6 +43,13 @@ def _scale(values: list[float], low: float | None, high: float | None) -> tuple[
     return lo, hi
 
 
+def label_indices(count: int, most: int = MAX_X_LABELS) -> list[int]:
+    """Evenly spread x labels, first and last included, never two on top of each other."""
+    if count <= most:
+        return list(range(count))
+    return sorted({round(k * (count - 1) / (most - 1)) for k in range(most)})
+
+
 def line_chart(
     title: str,
     labels: Sequence[str],
@@ -45,6 +58,9 @@ def line_chart(
     low: float | None = None,
     high: float | None = None,
     unit: str = "",
+    min_n: int = 1,
+    n_word: str = "n",
+    few_word: str = "too few answers",
 ) -> Markup:
     """An SVG line chart; `low`/`high` fix the y range (e.g. -100..100 for NPS)."""
     known = [v for s in series for v in s.values if v is not None]
@@ -52,7 +68,7 @@ def line_chart(
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
-        f'<text x="{LEFT}" y="16" class="chart-title">{escape(title)}</text>',
+        f'<text x="4" y="16" class="chart-title">{escape(title)}</text>',
     ]
     if not known or not labels:
         parts.append(
@@ -77,13 +93,14 @@ def line_chart(
             f'class="chart-grid"/><text x="{LEFT - 6}" y="{y(value) + 4}" text-anchor="end" '
             f'class="chart-axis">{escape(_fmt(value))}{escape(unit)}</text>'
         )
-    every = max(1, len(labels) // 8)
-    for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
-            parts.append(
-                f'<text x="{x(i)}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
-                f'class="chart-axis">{escape(label)}</text>'
-            )
+    shown = label_indices(len(labels))
+    for i in shown:
+        anchor = "start" if i == 0 and len(shown) > 1 else "middle"
+        anchor = "end" if i == len(labels) - 1 and len(shown) > 1 else anchor
+        parts.append(
+            f'<text x="{x(i)}" y="{HEIGHT - BOTTOM + 18}" text-anchor="{anchor}" '
+            f'class="chart-axis">{escape(labels[i])}</text>'
+        )
     for n, line in enumerate(series):
         color = PALETTE[n % len(PALETTE)]
         runs: list[list[str]] = [[]]
@@ -92,30 +109,37 @@ def line_chart(
                 runs.append([])
                 continue
             runs[-1].append(f"{x(i)},{y(value)}")
+            count = line.counts[i] if line.counts is not None else None
+            few = count is not None and count < min_n
+            tip = f"{line.name} {labels[i]}: {_fmt(value)}{unit}"
+            if count is not None:
+                tip += f" ({n_word} = {count}{', ' + few_word if few else ''})"
+            fill = "#fff" if few else color
             parts.append(
-                f'<circle cx="{x(i)}" cy="{y(value)}" r="3" fill="{color}"><title>'
-                f"{escape(line.name)} {escape(labels[i])}: {escape(_fmt(value))}{escape(unit)}"
-                "</title></circle>"
+                f'<circle cx="{x(i)}" cy="{y(value)}" r="{5 if few else 4}" fill="{fill}" '
+                f'stroke="{color}" stroke-width="2" class="{"few" if few else "pt"}">'
+                f"<title>{escape(tip)}</title></circle>"
             )
         for run in runs:
             if len(run) > 1:
-                parts.append(
-                    f'<polyline fill="none" stroke="{color}" stroke-width="2" '
-                    f'points="{" ".join(run)}"/>'
+                parts.insert(
+                    3,
+                    f'<polyline fill="none" stroke="{color}" stroke-width="2.5" '
+                    f'points="{" ".join(run)}"/>',
                 )
-        legend_x = WIDTH - RIGHT - 110 * (len(series) - n)
+        legend_x = 4 + 150 * n
         parts.append(
-            f'<rect x="{legend_x}" y="6" width="10" height="10" fill="{color}"/>'
-            f'<text x="{legend_x + 14}" y="15" class="chart-legend">{escape(line.name)}</text>'
+            f'<rect x="{legend_x}" y="24" width="10" height="10" fill="{color}"/>'
+            f'<text x="{legend_x + 14}" y="33" class="chart-legend">{escape(line.name)}</text>'
         )
     return Markup("".join(parts) + "</svg>")  # noqa: S704  (every part escaped above)
 
 
 def bar_chart(title: str, bars: Sequence[tuple[str, int]]) -> Markup:
-    """Horizontal bars with their counts (request states, escalation statuses)."""
+    """Horizontal bars with their counts (request states, score histograms)."""
     rows = max(len(bars), 1)
-    height = TOP + rows * 24 + 8
-    label_w, plot_w = 120, WIDTH - 120 - RIGHT - 50
+    height = 34 + rows * 26
+    label_w, plot_w = 175, WIDTH - 175 - RIGHT - 40
     top = max((n for _, n in bars), default=0) or 1
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
@@ -124,12 +148,12 @@ def bar_chart(title: str, bars: Sequence[tuple[str, int]]) -> Markup:
         f'<text x="4" y="16" class="chart-title">{escape(title)}</text>',
     ]
     for i, (label, count) in enumerate(bars):
-        y = TOP + i * 24
+        y = 26 + i * 26
         width = round(plot_w * count / top, 1)
         parts.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" class="chart-axis">'
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" class="chart-axis">'
             f'{escape(label)}</text><rect x="{label_w}" y="{y + 2}" width="{width}" '
-            f'height="16" fill="{PALETTE[0]}"/><text x="{label_w + width + 6}" y="{y + 14}" '
-            f'class="chart-axis">{count}</text>'
+            f'height="18" fill="{PALETTE[0]}"><title>{escape(label)}: {count}</title></rect>'
+            f'<text x="{label_w + width + 6}" y="{y + 15}" class="chart-axis">{count}</text>'
         )
     return Markup("".join(parts) + "</svg>")  # noqa: S704  (every part escaped above)

@@ -8,6 +8,8 @@ filtered view is a link that can be shared. Bad filter values show the reason on
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import select
 from sqlmodel import Session
 
-from mailflow.export import csv_chunks
+from mailflow.export import BOM, csv_chunks, safe_cell
 from mailflow.i18n import ui
 from mailflow.reports import (
     GROUPINGS,
@@ -29,11 +31,15 @@ from mailflow.reports import (
     iter_rated_tickets,
     rated_tickets,
     survey_types,
+    table,
     total_figures,
     trends,
+    with_gaps,
 )
 from mailflow.reports import admin as lists
-from mailflow.reports.format import duration, number
+from mailflow.reports.filters import PRESETS
+from mailflow.reports.format import duration, number, period_caption
+from mailflow.reports.kpis import kpis
 from mailflow.web.auth import require_user
 from mailflow.web.charts import Series, bar_chart, line_chart
 from mailflow.web.context import web
@@ -44,7 +50,19 @@ from storage.models import REQUEST_STATES, SOURCES, Comment, Contact, Employee, 
 
 router = APIRouter(include_in_schema=False, prefix="/admin/dashboard")
 PAGE_SIZE = 50
-FILTER_FIELDS = ("period", "from", "to", "survey", "team", "channel", "segment", "employee")
+FILTER_FIELDS = (
+    "preset",
+    "period",
+    "from",
+    "to",
+    "survey",
+    "team",
+    "channel",
+    "segment",
+    "employee",
+)
+# Filters that belong to one page's drill-down and do not follow the user to other tabs.
+PAGE_ONLY_FIELDS = ("employee",)
 ESCALATIONS_PAGE = "/admin/escalations"
 
 
@@ -72,6 +90,7 @@ def _filters(request: Request) -> Filters:
     try:
         flt = build_filter(
             settings,
+            preset=raw.get("preset"),
             period=raw.get("period"),
             date_from=raw.get("from"),
             date_to=raw.get("to"),
@@ -91,10 +110,24 @@ def _escalation_link(escalation_id: int) -> str:
     return f"{ESCALATIONS_PAGE}/{escalation_id}"
 
 
-def _choices(session: Session) -> dict[str, list[str]]:
+def _choices(session: Session, flt: ReportFilter | None = None) -> dict[str, Any]:
+    """Teams and segments for the form, and the name of the employee filtered on (if any)."""
     teams = session.execute(select(Employee.team).where(Employee.team.is_not(None)).distinct())
     segments = session.execute(select(Segment.name).order_by(Segment.name))
-    return {"teams": sorted(t for t in teams.scalars() if t), "segments": list(segments.scalars())}
+    employee = None
+    if flt is not None and flt.employee_id is not None:
+        found = session.get(Employee, flt.employee_id)
+        employee = found.name if found else f"#{flt.employee_id}"
+    return {
+        "teams": sorted(t for t in teams.scalars() if t),
+        "segments": list(segments.scalars()),
+        "employee": employee,
+    }
+
+
+def _caption(filters: Filters, locale: str) -> str:
+    """The visible range and time zone of what the page shows."""
+    return period_caption(filters.flt, ui(locale)["dash_all_time"])
 
 
 def _page(request: Request, user: User, template: str, filters: Filters | None, **context: Any):
@@ -105,6 +138,8 @@ def _page(request: Request, user: User, template: str, filters: Filters | None, 
     if request.query_params.get("lang"):
         keep["lang"] = locale
     context.setdefault("status_code", 400 if filters and filters.error else 200)
+    tab_keep = {k: v for k, v in keep.items() if k not in PAGE_ONLY_FIELDS}
+    without = {k: urlencode({x: v for x, v in keep.items() if x != k}) for k in keep}
     return ctx.pages.render(
         f"dashboard/{template}",
         locale=locale,
@@ -113,6 +148,11 @@ def _page(request: Request, user: User, template: str, filters: Filters | None, 
         filters=filters,
         raw=filters.raw if filters else {},
         query=urlencode(keep),
+        tab_query=urlencode(tab_keep),
+        query_without=without,
+        caption=_caption(filters, locale) if filters and not filters.error else "",
+        presets=PRESETS,
+        min_n=ctx.settings.web.report_min_answers,
         lang_query=lambda lang: urlencode({**keep, "lang": lang}),
         lang_path=request.url.path,
         locales=ctx.settings.locales,
@@ -130,18 +170,24 @@ def _page(request: Request, user: User, template: str, filters: Filters | None, 
 
 @router.get("", response_class=HTMLResponse)
 async def overview(request: Request, user: User = Depends(require_user)) -> HTMLResponse:
-    """Headline figures, trend charts, request states and escalations at a glance."""
+    """Headline figures with their n and change, distributions, trends, and the period's
+    request states, escalations and quarantine."""
     ctx, filters = web(request), _filters(request)
     size = "week" if request.query_params.get("bucket") == "week" else "month"
     types = survey_types(ctx.settings)
+    flt = filters.flt
 
     def lists_of(session: Session) -> dict[str, Any]:
         return {
-            "choices": _choices(session),
-            "states": lists.request_states(session),
-            "escalations": lists.escalation_counts(session),
-            "quarantined": lists.quarantine_count(session),
+            "choices": _choices(session, flt),
+            "states": lists.request_states(session, flt),
+            "escalations": lists.escalation_counts(session, flt),
+            "quarantined": lists.quarantine_count(session, flt),
         }
+
+    def before(session: Session) -> Any:
+        previous = flt.previous()
+        return None if previous is None else total_figures(session, types, previous)
 
     data: dict[str, Any] = {}
     try:
@@ -149,39 +195,79 @@ async def overview(request: Request, user: User = Depends(require_user)) -> HTML
             data = await ctx.run_report(lists_of)
         else:
             # Independent queries: on PostgreSQL each runs in its own thread and connection.
-            total, points, data = await asyncio.gather(
-                ctx.run_report(lambda session: total_figures(session, types, filters.flt)),
-                ctx.run_report(lambda session: trends(session, types, filters.flt, size)),
+            total, previous, per_survey, points, data = await asyncio.gather(
+                ctx.run_report(lambda session: total_figures(session, types, flt)),
+                ctx.run_report(before),
+                ctx.run_report(lambda session: figures(session, types, flt, by="survey")),
+                ctx.run_report(lambda session: trends(session, types, flt, size)),
                 ctx.run_report(lists_of),
             )
-            data.update(total=total, points=points)
+            data.update(
+                total=total,
+                previous=previous,
+                kpis=kpis(total, previous, ctx.settings.web.report_min_answers),
+                per_survey=[row for row in per_survey if row.key in types],
+                points=with_gaps(points, flt, size),
+            )
     except ReportError as exc:
         filters.error, data = str(exc), {"choices": {"teams": [], "segments": []}}
-    charts = []
-    if "points" in data:
-        labels = [p.bucket for p in data["points"]]
-        words = ui(_locale(request, user))
-        charts = [
-            line_chart(
-                "NPS", labels, [Series("NPS", [p.nps for p in data["points"]])], low=-100, high=100
-            ),
-            line_chart(
-                f"{words['dash_csat']} · {words['dash_response_rate']}",
-                labels,
-                [
-                    Series("CSAT", [p.csat for p in data["points"]]),
-                    Series(words["dash_response_rate"], [p.response_rate for p in data["points"]]),
-                ],
-                low=0,
-                high=100,
-                unit="%",
-            ),
-            line_chart(
-                "CES", labels, [Series("CES", [p.ces for p in data["points"]])], low=1, high=7
-            ),
-        ]
-        charts.append(bar_chart(words["dash_requests"], list(data["states"].items())))
+    charts = _overview_charts(data, _locale(request, user), ctx.settings.web.report_min_answers)
     return _page(request, user, "overview.html", filters, bucket=size, charts=charts, **data)
+
+
+def _overview_charts(data: dict[str, Any], locale: str, min_n: int) -> list[Any]:
+    """Trend lines (with n per point) and the distributions and request-state bars."""
+    if "points" not in data:
+        return []
+    points, words = data["points"], ui(locale)
+    labels = [p.bucket for p in points]
+    marks = {"min_n": min_n, "n_word": words["dash_n"], "few_word": words["dash_too_few"]}
+    total = data["total"]
+    return [
+        line_chart(
+            "NPS",
+            labels,
+            [Series("NPS", [p.nps for p in points], [p.nps_answers for p in points])],
+            low=-100,
+            high=100,
+            **marks,
+        ),
+        line_chart(
+            f"{words['dash_csat']} · {words['dash_response_rate']}",
+            labels,
+            [
+                Series("CSAT", [p.csat for p in points], [p.csat_answers for p in points]),
+                Series(
+                    words["dash_response_rate"],
+                    [p.response_rate for p in points],
+                    [p.sent for p in points],
+                ),
+            ],
+            low=0,
+            high=100,
+            unit="%",
+            **marks,
+        ),
+        line_chart(
+            "CES",
+            labels,
+            [Series("CES", [p.ces for p in points], [p.ces_answers for p in points])],
+            low=1,
+            high=7,
+            **marks,
+        ),
+        bar_chart(
+            words["dash_nps_groups"],
+            [
+                (words["dash_promoters"], total.nps_promoters),
+                (words["dash_passives"], total.nps_passives),
+                (words["dash_detractors"], total.nps_detractors),
+            ],
+        ),
+        bar_chart(words["dash_csat_hist"], [(str(k), v) for k, v in total.csat_histogram.items()]),
+        bar_chart(words["dash_ces_hist"], [(str(k), v) for k, v in total.ces_histogram.items()]),
+        bar_chart(words["dash_requests_counts"], list(data["states"].items())),
+    ]
 
 
 @router.get("/employees", response_class=HTMLResponse)
@@ -190,11 +276,14 @@ async def employees(request: Request, user: User = Depends(require_user)) -> HTM
     ctx, filters = web(request), _filters(request)
     by = request.query_params.get("by", "employee")
     by = by if by in GROUPINGS else "employee"
+    sort = request.query_params.get("sort", "label")
+    sort = sort if sort in table.SORTS else "label"
+    descending = request.query_params.get("dir") == "desc"
     types = survey_types(ctx.settings)
 
     data: dict[str, Any] = {"rows": [], "total": None}
     try:
-        data["choices"] = await ctx.run_report(_choices)
+        data["choices"] = await ctx.run_report(lambda session: _choices(session, filters.flt))
         if not filters.error:
             data["rows"], data["total"] = await asyncio.gather(
                 ctx.run_report(lambda session: figures(session, types, filters.flt, by=by)),
@@ -203,7 +292,43 @@ async def employees(request: Request, user: User = Depends(require_user)) -> HTM
     except ReportError as exc:
         filters.error = str(exc)
         data = {"choices": {"teams": [], "segments": []}, "rows": [], "total": None}
-    return _page(request, user, "employees.html", filters, by=by, **data)
+    data["rows"] = table.sort_rows(data["rows"], sort, descending)
+    return _page(
+        request,
+        user,
+        "employees.html",
+        filters,
+        by=by,
+        sort=sort,
+        descending=descending,
+        columns=table.COLUMNS,
+        **data,
+    )
+
+
+@router.get("/employees.csv")
+async def employees_csv(request: Request, user: User = Depends(require_user)) -> Response:
+    """The Employees table itself (the rows and figures on screen, each with its n) as CSV."""
+    ctx, filters = web(request), _filters(request)
+    if filters.error:
+        return Response(filters.error + "\n", status_code=400, media_type="text/plain")
+    by = request.query_params.get("by", "employee")
+    by = by if by in GROUPINGS else "employee"
+    types = survey_types(ctx.settings)
+    try:
+        rows = await ctx.run_report(lambda session: figures(session, types, filters.flt, by=by))
+    except ReportError as exc:
+        return Response(str(exc) + "\n", status_code=400, media_type="text/plain")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(table.csv_header())
+    for row in rows:
+        writer.writerow([safe_cell(c) if isinstance(c, str) else c for c in table.csv_row(row)])
+    return Response(
+        BOM + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="mailflow-{by}-table.csv"'},
+    )
 
 
 @router.get("/tickets", response_class=HTMLResponse)
@@ -215,7 +340,7 @@ async def tickets(request: Request, user: User = Depends(require_user)) -> HTMLR
     types = survey_types(ctx.settings)
 
     def load(session: Session) -> dict[str, Any]:
-        data: dict[str, Any] = {"choices": _choices(session), "rows": [], "count": 0}
+        data: dict[str, Any] = {"choices": _choices(session, filters.flt), "rows": [], "count": 0}
         if not filters.error:
             data["rows"], data["count"] = rated_tickets(
                 session,
@@ -224,6 +349,7 @@ async def tickets(request: Request, user: User = Depends(require_user)) -> HTMLR
                 limit=PAGE_SIZE,
                 offset=(page - 1) * PAGE_SIZE,
                 negative_only=negative,
+                tickets_only=True,
             )
         return data
 

@@ -29,9 +29,10 @@ def test_employees_report_in_the_browser(served, page):
     page.click("form.filters button[type=submit]")
     page.wait_for_url("**period=2026-10**")
     alice = page.locator("#report tbody tr", has_text="Alice")
-    assert alice.locator("td.coefficient").inner_text().strip() == "75%"
+    assert alice.locator("td.coefficient b").inner_text().strip() == "75%"
+    assert "n = 4" in alice.locator("td.coefficient").inner_text()
     bob = page.locator("#report tbody tr", has_text="Bob")
-    assert bob.locator("td.coefficient").inner_text().strip() == "60%"
+    assert bob.locator("td.coefficient b").inner_text().strip() == "60%"
 
     with page.expect_download() as info:
         page.click("#download-csv")
@@ -39,9 +40,10 @@ def test_employees_report_in_the_browser(served, page):
     raw = Path(download.path()).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert len(rows) == 10
-    assert sorted({r["employee"] for r in rows}) == ["Alice", "Bob", "Carol"]
-    assert sum(r["negative"] == "yes" for r in rows) == 3
+    # the table itself: one row per employee, each figure with its n
+    by_name = {r["name"]: r for r in rows}
+    assert sorted(by_name) == ["Alice", "Bob", "Carol"]
+    assert (by_name["Alice"]["coefficient"], by_name["Alice"]["coefficient_n"]) == ("75.0", "4")
 
     page.set_viewport_size({"width": 375, "height": 740})  # a phone
     assert page.locator("#report td.coefficient").first.is_visible()

@@ -18,7 +18,7 @@ def test_dashboard_needs_login_and_shows_every_page(served):
         overview = client.get("/admin/dashboard?period=2026-10")
         assert overview.status_code == 200
         assert re.search(r'id="kpi-coefficient">70%<', overview.text)  # 7 of 10 positive
-        assert overview.text.count("<svg") == 4
+        assert overview.text.count("<svg") == 7  # 3 trends, NPS groups, 2 histograms, states
         employees = client.get("/admin/dashboard/employees?period=2026-10")
         row = re.search(
             r"<tr data-key=\"\d+\">\s*<td class=\"name\"><a [^>]*>Bob</a>.*?</tr>",
