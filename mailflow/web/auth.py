@@ -111,10 +111,25 @@ async def require_csrf(request: Request, user: User = Depends(require_user)) -> 
     return user
 
 
+async def console_guard(request: Request) -> User:
+    """The console pages' one guard: the signed-in user (their role checked against the
+    navigation table by require_user), and on a POST the session's CSRF field."""
+    user = await require_user(request)
+    if request.method == "POST":
+        await require_csrf(request, user)
+    return user
+
+
+def user_locale(request: Request, user: User) -> str:
+    """The signed-in user's interface language, or the site's default when it is not offered."""
+    settings = web(request).settings
+    return user.locale if user.locale in settings.locales else settings.default_locale
+
+
 def admin_page(request: Request, user: User, template: str, **context: Any) -> HTMLResponse:
     """An admin page in the user's locale, with `user` and `csrf` for base.html and forms."""
     ctx = web(request)
-    locale = user.locale if user.locale in ctx.settings.locales else ctx.settings.default_locale
+    locale = user_locale(request, user)
     context.setdefault("status_code", 200)
     context.setdefault("current", request.url.path)
     return ctx.pages.render(template, locale=locale, user=user, csrf=request.state.csrf, **context)

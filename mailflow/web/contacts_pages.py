@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -26,9 +25,8 @@ from mailflow.contacts import (
     unbounce,
     unsubscribe,
 )
-from mailflow.web.auth import admin_page, require_user
+from mailflow.web.auth import admin_page, console_guard, user_locale
 from mailflow.web.context import web
-from mailflow.web.errors import CsrfFailed
 from mailflow.web.limits import DbId
 from mailflow.web.listing import ListSpec, Page, paginate
 from storage.clock import as_utc
@@ -52,21 +50,10 @@ EXPORT_MAX = 100_000
 HISTORY = 200
 
 
-async def guard(request: Request) -> User:
-    """Who may use these pages: any signed-in staff user; a POST must carry the session's
-    CSRF field. The one place to put role checks."""
-    user = await require_user(request)
-    if request.method == "POST":
-        form = await request.form()
-        sent = form.get("csrf")
-        if not isinstance(sent, str) or not secrets.compare_digest(sent, request.state.csrf):
-            raise CsrfFailed(user.locale)
-    return user
+guard = console_guard  # the one place for these pages' checks
 
 
-def _locale(request: Request, user: User) -> str:
-    settings = web(request).settings
-    return user.locale if user.locale in settings.locales else settings.default_locale
+_locale = user_locale
 
 
 def filtered(filters: dict[str, str]) -> Any:

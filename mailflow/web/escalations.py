@@ -8,7 +8,6 @@ here is guarded by `guard` (the lead swaps in role checks there)."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,9 +19,8 @@ from mailflow.escalation import workspace as ws
 from mailflow.escalation.resolve import EscalationNotFound, EscalationRefused
 from mailflow.notice_words import words
 from mailflow.web import escalation_queries as eq
-from mailflow.web.auth import admin_page, require_user
+from mailflow.web.auth import admin_page, console_guard, user_locale
 from mailflow.web.context import web
-from mailflow.web.errors import CsrfFailed
 from mailflow.web.limits import DbId
 from storage.models import Escalation, User
 
@@ -30,21 +28,10 @@ router = APIRouter(include_in_schema=False)
 BASE = "/admin/escalations"
 
 
-async def guard(request: Request) -> User:
-    """Who may use these pages: any signed-in staff user; a POST must carry the session's
-    CSRF field. The one place to put role checks."""
-    user = await require_user(request)
-    if request.method == "POST":
-        form = await request.form()
-        sent = form.get("csrf")
-        if not isinstance(sent, str) or not secrets.compare_digest(sent, request.state.csrf):
-            raise CsrfFailed(user.locale)
-    return user
+guard = console_guard  # the one place for these pages' checks
 
 
-def _locale(request: Request, user: User) -> str:
-    settings = web(request).settings
-    return user.locale if user.locale in settings.locales else settings.default_locale
+_locale = user_locale
 
 
 def _page(request: Request, user: User, template: str, **context: Any) -> HTMLResponse:

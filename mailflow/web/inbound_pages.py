@@ -6,7 +6,6 @@ the CLI's (mailflow.inbound.worker.retry / accept, mailflow.inbound.staff)."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.policy import default
@@ -24,9 +23,8 @@ from mailflow.console_words import console_words, reason_text
 from mailflow.inbound import staff
 from mailflow.inbound.worker import RetryRefused, accept, retry
 from mailflow.settings import Settings
-from mailflow.web.auth import admin_page, require_user
+from mailflow.web.auth import admin_page, console_guard, user_locale
 from mailflow.web.context import web
-from mailflow.web.errors import CsrfFailed
 from mailflow.web.limits import DbId
 from mailflow.web.listing import ListSpec, Page, paginate
 from mailflow.web.mail_html import html_part, sanitise
@@ -51,21 +49,10 @@ MAX_TEXT = 20_000
 MAX_BULK = 500
 
 
-async def guard(request: Request) -> User:
-    """Who may use these pages: any signed-in staff user; a POST must carry the session's
-    CSRF field. The one place to put role checks."""
-    user = await require_user(request)
-    if request.method == "POST":
-        form = await request.form()
-        sent = form.get("csrf")
-        if not isinstance(sent, str) or not secrets.compare_digest(sent, request.state.csrf):
-            raise CsrfFailed(user.locale)
-    return user
+guard = console_guard  # the one place for these pages' checks
 
 
-def _locale(request: Request, user: User) -> str:
-    settings = web(request).settings
-    return user.locale if user.locale in settings.locales else settings.default_locale
+_locale = user_locale
 
 
 @dataclass(frozen=True)

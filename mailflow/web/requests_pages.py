@@ -4,7 +4,6 @@ reschedule, and retry of failed ones in bulk (mailflow.outbox: the CLI's functio
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +20,8 @@ from mailflow.outbox.resend import ResendRefused, resend_request
 from mailflow.outbox.retry import retry_requests
 from mailflow.outbox.staff import RequestActionRefused, cancel_request, reschedule_request
 from mailflow.outbox.transports import SendError
-from mailflow.web.auth import admin_page, require_user
+from mailflow.web.auth import admin_page, console_guard, user_locale
 from mailflow.web.context import web
-from mailflow.web.errors import CsrfFailed
 from mailflow.web.limits import DbId
 from mailflow.web.listing import ListSpec, Page, paginate
 from storage.engine import session_scope
@@ -47,21 +45,10 @@ SPEC = ListSpec(
 MAX_BULK = 500
 
 
-async def guard(request: Request) -> User:
-    """Who may use these pages: any signed-in staff user; a POST must carry the session's
-    CSRF field. The one place to put role checks."""
-    user = await require_user(request)
-    if request.method == "POST":
-        form = await request.form()
-        sent = form.get("csrf")
-        if not isinstance(sent, str) or not secrets.compare_digest(sent, request.state.csrf):
-            raise CsrfFailed(user.locale)
-    return user
+guard = console_guard  # the one place for these pages' checks
 
 
-def _locale(request: Request, user: User) -> str:
-    settings = web(request).settings
-    return user.locale if user.locale in settings.locales else settings.default_locale
+_locale = user_locale
 
 
 @dataclass(frozen=True)

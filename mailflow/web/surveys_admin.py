@@ -27,7 +27,7 @@ from mailflow.survey_store import current_versions, history, live_for, save_surv
 from mailflow.survey_types import SURVEY_TYPES
 from mailflow.surveys import SurveyConfig
 from mailflow.tokens import PREVIEW_ID, Purpose
-from mailflow.web.auth import admin_page
+from mailflow.web.auth import admin_page, user_locale
 from mailflow.web.context import web
 from mailflow.web.csrf import form_field
 from mailflow.web.errors import NotFound
@@ -346,9 +346,7 @@ async def preview(request: Request, user: User = Depends(staff_post)) -> HTMLRes
     )
 
 
-def _locale(request: Request, user: User) -> str:
-    settings = web(request).settings
-    return user.locale if user.locale in settings.locales else settings.default_locale
+_locale = user_locale
 
 
 def _preview_policy() -> str:
