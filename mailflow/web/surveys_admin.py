@@ -21,12 +21,14 @@ from sqlmodel import Session
 
 from mailflow.i18n import t
 from mailflow.notifications import enqueue_notification
+from mailflow.reason_words import words as reason_words
 from mailflow.render import Recipient, Renderer
 from mailflow.scale import form_questions, scale_options
 from mailflow.survey_store import current_versions, history, live_for, save_survey
 from mailflow.survey_types import SURVEY_TYPES
 from mailflow.surveys import SurveyConfig
 from mailflow.tokens import PREVIEW_ID, Purpose
+from mailflow.web.answering import reason_views
 from mailflow.web.auth import admin_page, user_locale
 from mailflow.web.context import web
 from mailflow.web.csrf import form_field
@@ -305,6 +307,11 @@ def _previews(request: Request, config: SurveyConfig) -> list[dict[str, Any]]:
             form_csrf=form_field(ctx.settings, token, "link"),
             comment_max_length=ctx.settings.web.comment_max_length,
             privacy_url=str(config.privacy_url),
+            reasons=reason_views(config, locale),  # the follow-up questions, as the page asks them
+            chosen_reasons={},
+            reason_texts={},
+            reason_words=reason_words(locale),
+            telegram_link=None,
         )
         out.append(
             {
