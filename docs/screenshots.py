@@ -6,7 +6,9 @@ serves it on free loopback ports, signs in with Playwright driving /usr/bin/chro
 docs/screenshots/<page>-<width>.png. Nothing leaves 127.0.0.1.
 
 `python docs/screenshots.py --all /tmp/shots` writes every dashboard page at 1366 and 390 px in
-en, ru and pl to /tmp/shots instead (to look at, not to commit).
+en, ru and pl to /tmp/shots instead (to look at, not to commit); `--console /tmp/shots` does the
+same for the console pages (escalations, inbound mail, requests, contacts, reasons, surveys,
+staff, integrations), switching language with the top bar's buttons as a user would.
 """
 
 from __future__ import annotations
@@ -54,6 +56,22 @@ ALL_PAGES = [
     for width in (1366, 390)
     for lang in ("en", "ru", "pl")
 ]
+# Every console page at both widths in every language (--console).
+CONSOLE_PAGES = [
+    (path.rsplit("/", 1)[-1], path, width, lang)
+    for lang in ("en", "ru", "pl")
+    for path in (
+        "/admin/escalations",
+        "/admin/inbound",
+        "/admin/requests",
+        "/admin/contacts",
+        "/admin/reasons",
+        "/admin/surveys",
+        "/admin/users",
+        "/admin/integrations",
+    )
+    for width in (1366, 390)
+]
 
 
 def free_port() -> int:
@@ -95,9 +113,10 @@ def rating_link(home: Path, base: str) -> str:
 
 
 def main() -> None:
-    every = "--all" in sys.argv
+    console = "--console" in sys.argv
+    every = "--all" in sys.argv or console
     out = Path(sys.argv[-1]) if every and len(sys.argv) > 2 else OUT
-    pages = ALL_PAGES if every else PAGES
+    pages = CONSOLE_PAGES if console else ALL_PAGES if every else PAGES
     out.mkdir(exist_ok=True, parents=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -149,6 +168,11 @@ def main() -> None:
                 for name, path, width, lang in pages:
                     page.set_viewport_size({"width": width, "height": 900})
                     page.goto(f"{base}{path}?lang={lang}")
+                    switch = page.locator(f"form.langs button[value={lang}]")
+                    if console and switch.count() and not switch.get_attribute("aria-pressed"):
+                        switch.click()  # the user's language, kept across pages
+                        page.wait_for_load_state()
+                        page.goto(f"{base}{path}")
                     page.screenshot(path=str(out / f"{name}-{width}-{lang}.png"), full_page=True)
                 browser.close()
         finally:
