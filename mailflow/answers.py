@@ -369,6 +369,54 @@ def record_answer(
     return Recorded(response, existing is None, existing is not None, negative)
 
 
+def record_comment(
+    session: Session,
+    settings: Settings,
+    request: SurveyRequest,
+    text: str,
+    source: str,
+    *,
+    now: datetime | None = None,
+) -> Recorded:
+    """Add the comment asked for after an answer already recorded (Telegram asks for it once
+    the score button is pressed). Like a reason, a comment not given yet may be added even
+    when the answer is final (forbid_change keeps the score, not the person's words); one
+    already given is extended only while the answer itself may change."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    now = now or utcnow()
+    survey = settings.survey(request.survey_key)
+    if request.state == RequestState.EXPIRED or (
+        request.expires_at and as_utc(request.expires_at) < now
+    ):
+        raise RequestExpired("the survey has expired")
+    response = session.exec(select(Response).where(Response.request_id == request.id)).first()
+    if response is None or response.id is None:
+        raise RequestNotAnswerable("nothing was answered yet")
+    text = text.strip()
+    if not text:
+        raise InvalidAnswer("no comment was given")
+    window = timedelta(hours=survey.edit_window_hours)
+    final = response.locked or survey.forbid_change or now - as_utc(response.created_at) > window
+    if final and response.comment:
+        raise AlreadyAnswered(response)
+    comment = f"{response.comment}\n{text}" if response.comment else text
+    comment = comment[: settings.web.comment_max_length]
+    reasons = answer_reasons.stored(session, response.id)
+    answers = {k: str(v) for k, v in response.answers.items()}
+    was_negative = response.negative
+    negative = was_negative or survey.is_negative(
+        response.score, answers, comment, answer_reasons.options(reasons)
+    )
+    response.comment, response.negative, response.updated_at = comment, negative, now
+    session.add(response)
+    session.flush()
+    people = answer_sql.people_of(session, request.id or 0)
+    _file(session, settings, survey, request, response, people, replaced=True, reasons=reasons)
+    on_answer(session, settings, survey, request, response, people)
+    return Recorded(response, False, True, negative)
+
+
 def record_reasons(
     session: Session,
     settings: Settings,

@@ -22,6 +22,7 @@ from mailflow.answers import (
     AnswerRefused,
     RequestExpired,
     record_answer,
+    record_comment,
     record_reasons,
 )
 from mailflow.reason_words import words
@@ -165,11 +166,7 @@ def _text(session: Session, settings: Settings, chat_id: int, text: str, update_
             chat.awaiting = "comment"
             _say(session, chat_id, f"reason-text:{update_id}", w["telegram_reason_saved"])
         else:
-            comment = f"{response.comment}\n{text}" if response.comment else text
-            answer = Answer(
-                answers={k: str(v) for k, v in response.answers.items()}, comment=comment
-            )
-            record_answer(session, settings, request, answer, "telegram")
+            record_comment(session, settings, request, text, "telegram")
             chat.awaiting_request_id, chat.awaiting = None, None
             _say(session, chat_id, f"comment-saved:{update_id}", w["telegram_comment_saved"])
     except AlreadyAnswered:

@@ -169,6 +169,31 @@ def test_forbid_change_and_expiry_hold_across_channels(site, api):
     assert [m for m in api.sent() if m["chat_id"] == CHAT + 2] == []  # expired: not sent
 
 
+def test_forbid_change_keeps_the_score_but_takes_the_comment_asked_for(site, api):
+    object.__setattr__(site.settings.survey("csat"), "forbid_change", True)
+    request_id = linked_request(site)
+    outbox.drain(site.settings, site.engine)
+    api.press(CHAT, 101, f"a:{request_id}:5")
+    poll(site)
+    outbox.drain(site.settings, site.engine)
+    api.updates.clear()
+    api.write(CHAT, "Всё отлично, спасибо")
+    poll(site)
+    outbox.drain(site.settings, site.engine)
+    assert "Спасибо, комментарий добавлен." in [m["text"] for m in api.sent()]
+    with session_scope(site.engine) as session:
+        response = session.exec(select(Response)).one()
+        assert (response.score, response.comment) == (5, "Всё отлично, спасибо")
+        [comment] = session.exec(select(Comment)).all()
+        assert "Всё отлично, спасибо" in comment.body  # on the ticket like any other
+    api.updates.clear()
+    api.press(CHAT, 101, f"a:{request_id}:1")  # the score itself stays final
+    poll(site)
+    assert api.sent("answerCallbackQuery")[-1]["text"] == "На этот опрос уже ответили."
+    with session_scope(site.engine) as session:
+        assert session.exec(select(Response)).one().score == 5
+
+
 def test_a_blocked_chat_fails_alone_and_a_bad_gateway_is_retried(site, api):
     linked_request(site, chat=1)
     linked_request(site, chat=2)
