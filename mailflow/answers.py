@@ -333,8 +333,7 @@ def record_answer(
     existing = None
     if response is None:
         existing = session.exec(select(Response).where(Response.request_id == request.id)).one()
-        window = timedelta(hours=survey.edit_window_hours)
-        if existing.locked or survey.forbid_change or now - as_utc(existing.created_at) > window:
+        if _is_final(survey, existing, now):
             raise AlreadyAnswered(existing)
         new_key = answer_reasons.answer_key(survey, clean.answers)
         asked = {f.key for f in survey.reasons_for(new_key)}
@@ -369,6 +368,30 @@ def record_answer(
     return Recorded(response, existing is None, existing is not None, negative)
 
 
+def _answered(
+    session: Session, settings: Settings, request: SurveyRequest, source: str, now: datetime
+) -> tuple[SurveyConfig, Response]:
+    """The survey and the recorded answer that a later reason or comment adds to; refused
+    when the survey has expired or nothing was answered yet."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    survey = settings.survey(request.survey_key)
+    if request.state == RequestState.EXPIRED or (
+        request.expires_at and as_utc(request.expires_at) < now
+    ):
+        raise RequestExpired("the survey has expired")
+    response = session.exec(select(Response).where(Response.request_id == request.id)).first()
+    if response is None or response.id is None:
+        raise RequestNotAnswerable("nothing was answered yet")
+    return survey, response
+
+
+def _is_final(survey: SurveyConfig, response: Response, now: datetime) -> bool:
+    """Whether the answer itself may no longer change (forbid_change, or its edit window)."""
+    window = timedelta(hours=survey.edit_window_hours)
+    return response.locked or survey.forbid_change or now - as_utc(response.created_at) > window
+
+
 def record_comment(
     session: Session,
     settings: Settings,
@@ -382,23 +405,12 @@ def record_comment(
     the score button is pressed). Like a reason, a comment not given yet may be added even
     when the answer is final (forbid_change keeps the score, not the person's words); one
     already given is extended only while the answer itself may change."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}")
     now = now or utcnow()
-    survey = settings.survey(request.survey_key)
-    if request.state == RequestState.EXPIRED or (
-        request.expires_at and as_utc(request.expires_at) < now
-    ):
-        raise RequestExpired("the survey has expired")
-    response = session.exec(select(Response).where(Response.request_id == request.id)).first()
-    if response is None or response.id is None:
-        raise RequestNotAnswerable("nothing was answered yet")
+    survey, response = _answered(session, settings, request, source, now)
     text = text.strip()
     if not text:
         raise InvalidAnswer("no comment was given")
-    window = timedelta(hours=survey.edit_window_hours)
-    final = response.locked or survey.forbid_change or now - as_utc(response.created_at) > window
-    if final and response.comment:
+    if _is_final(survey, response, now) and response.comment:
         raise AlreadyAnswered(response)
     comment = f"{response.comment}\n{text}" if response.comment else text
     comment = comment[: settings.web.comment_max_length]
@@ -432,17 +444,8 @@ def record_reasons(
     final; one already answered changes only while the answer itself may change. A reason
     that makes the answer negative opens its escalation; one that names whom to escalate to
     re-addresses an escalation not filed yet."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}")
     now = now or utcnow()
-    survey = settings.survey(request.survey_key)
-    if request.state == RequestState.EXPIRED or (
-        request.expires_at and as_utc(request.expires_at) < now
-    ):
-        raise RequestExpired("the survey has expired")
-    response = session.exec(select(Response).where(Response.request_id == request.id)).first()
-    if response is None or response.id is None:
-        raise RequestNotAnswerable("nothing was answered yet")
+    survey, response = _answered(session, settings, request, source, now)
     key = answer_reasons.answer_key(survey, {k: str(v) for k, v in response.answers.items()})
     try:
         clean = answer_reasons.clean(
@@ -453,9 +456,7 @@ def record_reasons(
     if not clean:
         raise InvalidAnswer("no reason was given")
     current = answer_reasons.stored(session, response.id)
-    window = timedelta(hours=survey.edit_window_hours)
-    final = response.locked or survey.forbid_change or now - as_utc(response.created_at) > window
-    if final and any(name in current for name in clean):
+    if _is_final(survey, response, now) and any(name in current for name in clean):
         raise AlreadyAnswered(response)
     merged = answer_reasons.store(session, survey, response.id, source, clean)
     was_negative = response.negative
