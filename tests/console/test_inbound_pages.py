@@ -6,32 +6,14 @@ record_answer); CSRF on every form."""
 from __future__ import annotations
 
 from contextlib import closing
-from pathlib import Path
 
-import pytest
 from sqlmodel import Session, select
 
-from mailflow.database import open_engine
 from mailflow.inbound.store import store_raw
 from mailflow.inbound.worker import run_until_empty
-from mailflow.settings import load_settings
 from storage.models import InboundMessage, Response, SurveyRequest
-from tests.escalation.conftest import escalation_config, make_request
-from tests.escalation.webapp import csrf_of, serving, signed_in
-from tests.support.policy import free_port
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("MAILFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'mailflow.db'}")
-    monkeypatch.setenv("MAILFLOW_WEB__BASE_URL", f"http://127.0.0.1:{free_port()}")
-    path = tmp_path / "mailflow.toml"
-    path.write_text(escalation_config(), encoding="utf-8")
-    settings = load_settings(path)
-    engine = open_engine(settings)
-    with serving(settings, engine) as url:
-        yield settings, engine, url
-    engine.dispose()
+from tests.escalation.conftest import make_request
+from tests.escalation.webapp import csrf_of, signed_in
 
 
 def _mail(sender: str, subject: str, body: str, *, html: str | None = None, tag: str) -> bytes:

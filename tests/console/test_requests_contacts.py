@@ -7,31 +7,13 @@ from __future__ import annotations
 import csv
 import io
 from contextlib import closing
-from pathlib import Path
 
-import pytest
 from sqlmodel import Session, select
 
-from mailflow.database import open_engine
-from mailflow.settings import load_settings
 from storage.clock import utcnow
 from storage.models import Contact, SurveyRequest
-from tests.escalation.conftest import escalation_config, make_request
-from tests.escalation.webapp import csrf_of, serving, signed_in
-from tests.support.policy import free_port
-
-
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("MAILFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'mailflow.db'}")
-    monkeypatch.setenv("MAILFLOW_WEB__BASE_URL", f"http://127.0.0.1:{free_port()}")
-    path = tmp_path / "mailflow.toml"
-    path.write_text(escalation_config(), encoding="utf-8")
-    settings = load_settings(path)
-    engine = open_engine(settings)
-    with serving(settings, engine) as url:
-        yield settings, engine, url
-    engine.dispose()
+from tests.escalation.conftest import make_request
+from tests.escalation.webapp import csrf_of, signed_in
 
 
 def _set(engine, request_id: int, **values) -> None:
